@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* Can this process run the engine? Asks the kernel rather than guessing from versions. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "uringnet.h"
+
+static const struct {
+	int op;
+	const char *name;
+} needed_ops[] = {
+	{ IORING_OP_ACCEPT, "ACCEPT" },
+	{ IORING_OP_RECV, "RECV" },
+	{ IORING_OP_SEND, "SEND" },
+	{ IORING_OP_ASYNC_CANCEL, "ASYNC_CANCEL" },
+	{ IORING_OP_READ, "READ" },
+	{ IORING_OP_SHUTDOWN, "SHUTDOWN" },
+	{ IORING_OP_CLOSE, "CLOSE" },
+	/* present from 6.0, the kernel that brought multishot recv */
+	{ IORING_OP_SEND_ZC, "SEND_ZC (Linux 6.0+, needed for multishot recv)" },
+};
+
+int un_probe(char *why, unsigned why_len)
+{
+	struct io_uring_probe *probe;
+	struct un_params p = { .sq_entries = 4, .buf_count = 4, .buf_size = 64, .batch = 4 };
+	struct un_ring *r;
+	int ret;
+
+	ret = un_ring_init(&r, &p);
+	if (ret) {
+		const char *hint = "";
+
+		if (ret == -ENOSYS)
+			hint = " (kernel built without io_uring)";
+		else if (ret == -EPERM)
+			hint = " (blocked by a seccomp filter or kernel.io_uring_disabled)";
+		else if (ret == -ENOMEM)
+			hint = " (RLIMIT_MEMLOCK too low for the ring on this kernel)";
+		else if (ret == -EINVAL)
+			hint = " (provided-buffer rings need Linux 5.19+)";
+		snprintf(why, why_len, "ring setup failed: %s%s", strerror(-ret), hint);
+		return ret;
+	}
+	probe = io_uring_get_probe_ring(&r->ring);
+	if (!probe) {
+		snprintf(why, why_len, "opcode probe failed (Linux 5.6+ needed)");
+		un_ring_exit(r);
+		return -EOPNOTSUPP;
+	}
+	ret = 0;
+	for (unsigned i = 0; i < sizeof(needed_ops) / sizeof(needed_ops[0]); i++) {
+		if (!io_uring_opcode_supported(probe, needed_ops[i].op)) {
+			snprintf(why, why_len, "kernel lacks io_uring opcode %s", needed_ops[i].name);
+			ret = -EOPNOTSUPP;
+			break;
+		}
+	}
+	io_uring_free_probe(probe);
+	un_ring_exit(r);
+	return ret;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The run step: prepare, submit, wait, reap. CQEs are read with liburing's
+ * io_uring_for_each_cqe (acquire load of the tail) and released with
+ * io_uring_cq_advance (release store of the head).
+ */
+#include <errno.h>
+#include "uringnet.h"
+
+int __un_rearm_wake(struct un_ring *r);
+
+int un_ring_run(struct un_ring *r, unsigned nops, unsigned nbids, int wait)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, n = 0, seen = 0;
+	int ret, err = 0;
+
+	if (nbids)
+		un_bufs_return(r, r->bids, nbids);
+	for (unsigned i = 0; i < nops; i++) {
+		ret = un_prep(r, &r->ops[i]);
+		if (ret == -EBUSY)
+			return ret;
+	}
+
+	if (wait && !io_uring_cq_ready(&r->ring))
+		ret = io_uring_submit_and_wait(&r->ring, 1);
+	else
+		ret = io_uring_submit_and_get_events(&r->ring);
+	r->stats.enters++;
+	if (ret > 0)
+		r->stats.sqes += (unsigned)ret;
+	else if (ret < 0 && ret != -EINTR && ret != -ETIME && ret != -EBUSY)
+		err = ret;
+	if (IO_URING_READ_ONCE(*r->ring.sq.kflags) & IORING_SQ_CQ_OVERFLOW)
+		r->stats.overflows++;
+
+	io_uring_for_each_cqe(&r->ring, head, cqe) {
+		if (n == r->batch)
+			break;
+		seen++;
+		if (cqe->user_data == UN_WAKE_USER_DATA) {
+			r->stats.wakeups++;
+			if (!(cqe->flags & IORING_CQE_F_MORE))
+				__un_rearm_wake(r);
+			continue;
+		}
+		if (cqe->res == -ENOBUFS)
+			r->stats.enobufs++;
+		r->cqes[n].user_data = cqe->user_data;
+		r->cqes[n].res = cqe->res;
+		r->cqes[n].flags = cqe->flags;
+		n++;
+	}
+	io_uring_cq_advance(&r->ring, seen);
+	r->stats.cqes += seen;
+	if (n == 0 && err)
+		return err;
+	return (int)n;
+}

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * uringnet: a small shim over liburing for socket servers.
+ *
+ * One ring per event loop. The thread that calls un_ring_init() is the ring's
+ * only issuer: every other un_ring_* call on that ring must come from the same
+ * thread (the ring is set up with IORING_SETUP_SINGLE_ISSUER when the kernel
+ * has it). Functions return 0 or a count on success and -errno on failure.
+ *
+ * The caller describes work as an array of struct un_op (r->ops) and buffer
+ * ids to give back (r->bids), then calls un_ring_run(), which prepares the
+ * SQEs, submits them in one io_uring_enter(2), optionally waits, and copies
+ * the ready completions into r->cqes. Nothing here calls back into the caller.
+ */
+#ifndef URINGNET_H
+#define URINGNET_H
+
+#include <stdint.h>
+#include <liburing.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What an un_op asks for. */
+enum un_op_kind {
+	UN_OP_ACCEPT_MULTI = 1,	/* multishot accept on fd (SOCK_CLOEXEC) */
+	UN_OP_RECV_MULTI = 2,	/* multishot recv on fd into the buffer ring */
+	UN_OP_SEND = 3,		/* send len bytes at addr on fd, MSG_NOSIGNAL */
+	UN_OP_CANCEL = 4,	/* cancel the op whose user_data is addr */
+	UN_OP_CANCEL_FD = 5,	/* cancel every op on fd */
+	UN_OP_SHUTDOWN = 6,	/* shutdown(fd, len) */
+	UN_OP_CLOSE = 7,	/* close(fd) */
+};
+
+/* One request. addr is a pointer the kernel may use until the op's last CQE. */
+struct un_op {
+	uint64_t user_data;
+	uint64_t addr;
+	uint32_t len;
+	int32_t fd;
+	uint32_t kind;
+	uint32_t flags;
+};
+
+/* One completion, copied out of the CQ ring. */
+struct un_cqe {
+	uint64_t user_data;
+	int32_t res;
+	uint32_t flags;
+};
+
+struct un_params {
+	unsigned sq_entries;	/* SQ size; the CQ is 8x this */
+	unsigned buf_count;	/* provided recv buffers; power of two <= 32768 */
+	unsigned buf_size;	/* bytes per recv buffer */
+	unsigned batch;		/* capacity of ops[] and cqes[] */
+};
+
+struct un_stats {
+	uint64_t enters;	/* io_uring_enter calls made by un_ring_run */
+	uint64_t sqes;		/* SQEs submitted */
+	uint64_t cqes;		/* CQEs reaped (wake-ups included) */
+	uint64_t wakeups;	/* CQEs of the wake eventfd */
+	uint64_t enobufs;	/* recv completions with -ENOBUFS */
+	uint64_t overflows;	/* times the kernel flagged CQ overflow */
+	uint64_t bufs_returned;	/* buffers given back to the buffer ring */
+};
+
+struct un_ring {
+	struct io_uring ring;
+	unsigned setup_flags;		/* flags the ring was created with */
+
+	/* provided-buffer ring, group UN_BGID; single producer: the issuer */
+	struct io_uring_buf_ring *br;
+	unsigned char *bufs;
+	unsigned buf_count, buf_size;
+
+	/* the wake eventfd (blocking, so io_uring polls it): any thread writes it; a READ op keeps it armed */
+	int wake_fd;
+	uint64_t wake_val;
+
+	/* exchange arrays, owned by the issuer thread */
+	struct un_op *ops;
+	uint16_t *bids;
+	struct un_cqe *cqes;
+	unsigned batch;
+
+	struct un_stats stats;
+};
+
+#define UN_BGID 0
+#define UN_WAKE_USER_DATA UINT64_MAX
+
+/* Library interface */
+
+/* Creates a ring and its buffer pool. Returns 0 and sets *out, or -errno. */
+int un_ring_init(struct un_ring **out, const struct un_params *p);
+/* Releases everything. Call only once no op is in flight (after its last CQE). */
+void un_ring_exit(struct un_ring *r);
+/*
+ * Prepares r->ops[0..nops), gives back r->bids[0..nbids), submits, waits for
+ * at least one CQE when wait is non-zero, and copies up to r->batch CQEs into
+ * r->cqes. Returns the number of CQEs copied, or -errno.
+ */
+int un_ring_run(struct un_ring *r, unsigned nops, unsigned nbids, int wait);
+/* Wakes the issuer from un_ring_run's wait. Safe from any thread. */
+int un_ring_wake(struct un_ring *r);
+/* Address of buffer bid. */
+static inline unsigned char *un_buf(const struct un_ring *r, unsigned bid)
+{
+	return r->bufs + (size_t)bid * r->buf_size;
+}
+
+/*
+ * Checks that this kernel and process can run the engine: io_uring_setup is
+ * allowed, the opcodes are present, and buffer rings register. On failure
+ * returns -errno and writes a one-line reason into why.
+ */
+int un_probe(char *why, unsigned why_len);
+
+/* buffer ring (bufring.c) */
+int un_bufs_setup(struct un_ring *r, unsigned count, unsigned size);
+void un_bufs_free(struct un_ring *r);
+/* Gives buffers back to the kernel. Issuer thread only. */
+void un_bufs_return(struct un_ring *r, const uint16_t *bids, unsigned n);
+
+/* SQE preparation (submit.c). Returns 0, or -EBUSY when the SQ stays full. */
+int un_prep(struct un_ring *r, const struct un_op *op);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

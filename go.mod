@@ -1,0 +1,3 @@
+module github.com/uringnet/uringnet
+
+go 1.22

@@ -1,0 +1,167 @@
+// Package shim is the only place that imports "C": a thin Go view of the
+// csrc/ shim over liburing. Nothing outside this package sees a C type.
+//
+// A Ring is single-issuer: NewRing, Run and Close must all be called from one
+// OS thread (the caller locks its goroutine with runtime.LockOSThread). Wake
+// is the exception: any goroutine may call it.
+package shim
+
+/*
+#cgo CFLAGS: -O2 -Wall -I${SRCDIR}/../../../csrc
+#cgo LDFLAGS: -l:liburing.a
+#include <stdlib.h>
+#include "uringnet.h"
+
+static int un_ring_wake_fd(struct un_ring *r) { return r->wake_fd; }
+*/
+import "C"
+
+import (
+	"syscall"
+	"unsafe"
+)
+
+// Op kinds, as in csrc/uringnet.h.
+const (
+	OpAcceptMulti = C.UN_OP_ACCEPT_MULTI
+	OpRecvMulti   = C.UN_OP_RECV_MULTI
+	OpSend        = C.UN_OP_SEND
+	OpCancel      = C.UN_OP_CANCEL
+	OpCancelFD    = C.UN_OP_CANCEL_FD
+	OpShutdown    = C.UN_OP_SHUTDOWN
+	OpClose       = C.UN_OP_CLOSE
+)
+
+// CQE flag bits.
+const (
+	CQEFMore     = C.IORING_CQE_F_MORE
+	CQEFBuffer   = C.IORING_CQE_F_BUFFER
+	CQEBufShift  = C.IORING_CQE_BUFFER_SHIFT
+	SetupDeferTR = C.IORING_SETUP_DEFER_TASKRUN
+)
+
+// Op mirrors struct un_op. Addr may hold a Go pointer only if that memory is
+// pinned (runtime.Pinner) until the op's last CQE.
+type Op struct {
+	UserData uint64
+	Addr     uint64
+	Len      uint32
+	FD       int32
+	Kind     uint32
+	Flags    uint32
+}
+
+// CQE mirrors struct un_cqe.
+type CQE struct {
+	UserData uint64
+	Res      int32
+	Flags    uint32
+}
+
+// Compile-time layout checks: the Go mirrors must match the C structs.
+var (
+	_ [unsafe.Sizeof(Op{}) - C.sizeof_struct_un_op]struct{}
+	_ [C.sizeof_struct_un_op - unsafe.Sizeof(Op{})]struct{}
+	_ [unsafe.Sizeof(CQE{}) - C.sizeof_struct_un_cqe]struct{}
+	_ [C.sizeof_struct_un_cqe - unsafe.Sizeof(CQE{})]struct{}
+)
+
+// Params sizes a ring.
+type Params struct {
+	SQEntries uint32
+	BufCount  uint32
+	BufSize   uint32
+	Batch     uint32
+}
+
+// Stats mirrors struct un_stats.
+type Stats struct {
+	Enters, SQEs, CQEs, Wakeups, ENOBUFS, Overflows, BufsReturned uint64
+}
+
+// Ring is a C-owned ring. Ops, Bids and CQEs are views of C memory owned by
+// the ring: fill Ops/Bids, call Run, read CQEs. They are valid until Close.
+type Ring struct {
+	p       *C.struct_un_ring
+	Ops     []Op
+	Bids    []uint16
+	CQEs    []CQE
+	bufs    unsafe.Pointer // C memory: BufCount*BufSize bytes
+	bufSize int
+	WakeFD  int
+	Flags   uint32 // IORING_SETUP_* flags in effect
+}
+
+// NewRing creates a ring on the calling thread.
+func NewRing(p Params) (*Ring, error) {
+	cp := C.struct_un_params{
+		sq_entries: C.uint(p.SQEntries),
+		buf_count:  C.uint(p.BufCount),
+		buf_size:   C.uint(p.BufSize),
+		batch:      C.uint(p.Batch),
+	}
+	var cr *C.struct_un_ring
+	// &cp and &cr are Go pointers used only for the duration of the call.
+	if ret := C.un_ring_init(&cr, &cp); ret < 0 {
+		return nil, syscall.Errno(-ret)
+	}
+	r := &Ring{
+		p:       cr,
+		Ops:     unsafe.Slice((*Op)(unsafe.Pointer(cr.ops)), int(p.Batch)),
+		Bids:    unsafe.Slice((*uint16)(unsafe.Pointer(cr.bids)), int(p.BufCount)),
+		CQEs:    unsafe.Slice((*CQE)(unsafe.Pointer(cr.cqes)), int(p.Batch)),
+		bufs:    unsafe.Pointer(cr.bufs),
+		bufSize: int(p.BufSize),
+		WakeFD:  int(C.un_ring_wake_fd(cr)),
+		Flags:   uint32(cr.setup_flags),
+	}
+	return r, nil
+}
+
+// Run prepares Ops[:nops], returns Bids[:nbids] to the buffer ring, submits,
+// waits for a completion if wait is set, and fills CQEs. It returns how many
+// CQEs are valid.
+func (r *Ring) Run(nops, nbids int, wait bool) (int, error) {
+	w := C.int(0)
+	if wait {
+		w = 1
+	}
+	n := C.un_ring_run(r.p, C.uint(nops), C.uint(nbids), w)
+	if n < 0 {
+		return 0, syscall.Errno(-n)
+	}
+	return int(n), nil
+}
+
+// Buffer returns the first n bytes of recv buffer bid. The memory is C memory;
+// the slice is valid until the buffer is given back through Bids.
+func (r *Ring) Buffer(bid uint16, n int) []byte {
+	return unsafe.Slice((*byte)(unsafe.Add(r.bufs, int(bid)*r.bufSize)), n)
+}
+
+// Stats returns the ring's counters. Issuer thread only.
+func (r *Ring) Stats() Stats {
+	s := r.p.stats
+	return Stats{
+		Enters: uint64(s.enters), SQEs: uint64(s.sqes), CQEs: uint64(s.cqes),
+		Wakeups: uint64(s.wakeups), ENOBUFS: uint64(s.enobufs),
+		Overflows: uint64(s.overflows), BufsReturned: uint64(s.bufs_returned),
+	}
+}
+
+// Close frees the ring and its memory. Call only after every op's last CQE.
+func (r *Ring) Close() {
+	C.un_ring_exit(r.p)
+	r.p = nil
+	r.Ops, r.Bids, r.CQEs = nil, nil, nil
+}
+
+// Probe reports whether the engine can run in this process, and why not.
+func Probe() (syscall.Errno, string) {
+	var why [256]C.char
+	// why is a Go array used only for the duration of the call.
+	if ret := C.un_probe(&why[0], C.uint(len(why))); ret < 0 {
+		return syscall.Errno(-ret), C.GoString(&why[0])
+	}
+	return 0, ""
+}

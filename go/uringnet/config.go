@@ -1,0 +1,79 @@
+package uringnet
+
+import (
+	"fmt"
+	"time"
+)
+
+// ListenConfig holds options for a uringnet listener. The zero value is
+// ready to use and picks the defaults documented on each field.
+type ListenConfig struct {
+	// RingEntries is the submission queue size (the completion queue is 8x).
+	// Power of two, 8..32768. Default 512: room for a burst of sends and
+	// re-arms from many conns in one io_uring_enter.
+	RingEntries uint32
+
+	// BufferCount is the number of provided receive buffers the ring shares
+	// among all its conns. Power of two, 8..32768. Default 1024.
+	BufferCount uint32
+
+	// BufferSize is the size of each receive buffer in bytes, 512..1 MiB.
+	// Default 8 KiB: one buffer covers a typical request; the pool costs
+	// BufferCount*BufferSize (8 MiB by default) however many conns are idle.
+	BufferSize uint32
+
+	// KeepAlive is the keep-alive period for accepted TCP conns, as in
+	// net.ListenConfig: 0 means the default (15 s), negative disables it.
+	KeepAlive time.Duration
+
+	// Require makes Listen fail when io_uring cannot be used, instead of
+	// falling back to a standard net listener.
+	Require bool
+}
+
+// settings are validated options with defaults filled in.
+type settings struct {
+	ringEntries uint32
+	bufCount    uint32
+	bufSize     uint32
+	connBufs    int // recv buffers one conn may hold before its recv pauses
+	spins       int // empty loop passes before the loop sleeps in the kernel
+	keepAlive   time.Duration
+}
+
+func isPow2(v uint32) bool { return v != 0 && v&(v-1) == 0 }
+
+func (lc *ListenConfig) settings() (settings, error) {
+	s := settings{ringEntries: 512, bufCount: 1024, bufSize: 8 << 10, spins: 1, keepAlive: lc.KeepAlive}
+	if lc.RingEntries != 0 {
+		if !isPow2(lc.RingEntries) || lc.RingEntries < 8 || lc.RingEntries > 32768 {
+			return s, fmt.Errorf("uringnet: RingEntries %d: want a power of two in 8..32768", lc.RingEntries)
+		}
+		s.ringEntries = lc.RingEntries
+	}
+	if lc.BufferCount != 0 {
+		if !isPow2(lc.BufferCount) || lc.BufferCount < 8 || lc.BufferCount > 32768 {
+			return s, fmt.Errorf("uringnet: BufferCount %d: want a power of two in 8..32768", lc.BufferCount)
+		}
+		s.bufCount = lc.BufferCount
+	}
+	if lc.BufferSize != 0 {
+		if lc.BufferSize < 512 || lc.BufferSize > 1<<20 {
+			return s, fmt.Errorf("uringnet: BufferSize %d: want 512..1048576", lc.BufferSize)
+		}
+		s.bufSize = lc.BufferSize
+	}
+	// A conn may hold an eighth of the pool, at least 2 and at most 64
+	// buffers, before its recv pauses: one slow reader cannot starve the rest.
+	s.connBufs = int(s.bufCount / 8)
+	if s.connBufs < 2 {
+		s.connBufs = 2
+	}
+	if s.connBufs > 64 {
+		s.connBufs = 64
+	}
+	if s.keepAlive == 0 {
+		s.keepAlive = 15 * time.Second
+	}
+	return s, nil
+}

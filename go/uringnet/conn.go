@@ -1,0 +1,259 @@
+package uringnet
+
+import (
+	"io"
+	"net"
+	"sync"
+	"syscall"
+
+	"github.com/uringnet/uringnet/go/internal/shim"
+)
+
+// conn is the engine side of one connection.
+//
+// Locking: rmu serializes Read calls and wmu serializes Write calls, so
+// concurrent Writes never interleave their bytes. mu protects the state the
+// loop shares with callers (the fields after it). fdmu guards the descriptor
+// for direct syscalls (sockopts, shutdown): the loop closes fd under fdmu.
+// Loop-owned fields are touched only by the ring's loop goroutine.
+type conn struct {
+	r       *ring
+	network string // "tcp" or "unix"
+
+	// Loop-owned.
+	slot          uint32
+	inflight      int  // ops whose last CQE has not arrived
+	recvArmed     bool // a multishot recv is in flight
+	recvCancelled bool // a cancel for it is in flight (pause)
+	starved       bool // on r.starved
+	closing       bool // Close was applied; teardown when inflight == 0
+	sending       bool // a send op is in flight
+	sendCancelled bool // deadline cancel asked: report, don't continue
+	sendAddr      uintptr
+	sendLeft      uint32
+	sendTotal     int
+
+	rmu sync.Mutex
+	wmu sync.Mutex
+
+	fdmu   sync.RWMutex
+	fd     int // -1 once closed by the loop
+	linger bool
+
+	mu         sync.Mutex
+	rq         []rbuf // received buffers, oldest first from rhead
+	rhead      int
+	roff       int   // bytes of rq[rhead] already read
+	rerr       error // after rq drains: io.EOF or the recv error
+	recvPaused bool  // rq hit its cap; Read re-arms recv when it drains
+	closed     bool  // Close was called
+	sendDone   bool  // the current Write's send has finished
+	sendN      int
+	sendErr    error
+	rdl, wdl   deadline
+	rch, wch   chan struct{} // 1-buffered wake-ups for a blocked Read / Write
+
+	laddr, raddr net.Addr // set once, lazily (addrOnce)
+	addrOnce     sync.Once
+}
+
+// rbuf is a recv buffer the kernel filled and Read has not fully consumed.
+type rbuf struct {
+	bid uint16
+	n   int
+}
+
+func newConn(r *ring, fd int, network string) *conn {
+	c := &conn{r: r, fd: fd, network: network,
+		rch: make(chan struct{}, 1), wch: make(chan struct{}, 1)}
+	c.rdl.wake = c.rch
+	c.wdl.wake = c.wch
+	return c
+}
+
+func notify(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// complete runs on the loop for each CQE of this conn.
+func (c *conn) complete(r *ring, k opKind, res int32, flags uint32) {
+	switch k {
+	case opRecv:
+		c.onRecv(r, res, flags)
+	case opSend:
+		c.onSend(r, res)
+	case opCancel:
+		c.inflight--
+	}
+	if c.closing && c.inflight == 0 {
+		r.teardownConn(c)
+	}
+}
+
+func (r *ring) armRecv(c *conn) {
+	if c.closing || c.recvArmed || c.starved {
+		return
+	}
+	c.mu.Lock()
+	stop := c.recvPaused || c.rerr != nil
+	c.mu.Unlock()
+	if stop {
+		return
+	}
+	c.recvArmed = true
+	c.inflight++
+	r.addOp(shim.Op{UserData: userData(c.slot, opRecv), FD: int32(c.fd), Kind: shim.OpRecvMulti})
+}
+
+func (c *conn) onRecv(r *ring, res int32, flags uint32) {
+	more := flags&shim.CQEFMore != 0
+	if !more {
+		c.recvArmed = false
+		c.recvCancelled = false
+		c.inflight--
+	}
+	switch {
+	case res > 0:
+		c.mu.Lock()
+		c.rq = append(c.rq, rbuf{bid: uint16(flags >> shim.CQEBufShift), n: int(res)})
+		full := len(c.rq)-c.rhead >= r.cfg.connBufs
+		if full {
+			c.recvPaused = true
+		}
+		c.mu.Unlock()
+		notify(c.rch)
+		if full && more && !c.recvCancelled && !c.closing {
+			// Backpressure: stop taking buffers for a conn whose reader lags.
+			c.recvCancelled = true
+			c.inflight++
+			r.addOp(shim.Op{UserData: userData(c.slot, opCancel), Addr: userData(c.slot, opRecv), Kind: shim.OpCancel})
+		}
+		if !more {
+			r.armRecv(c)
+		}
+	case res == 0:
+		c.setReadErr(io.EOF)
+	case res == -int32(syscall.ENOBUFS):
+		if !c.closing && !c.starved {
+			c.starved = true
+			r.starved = append(r.starved, c)
+			r.starving.Store(true)
+		}
+	case res == -int32(syscall.ECANCELED):
+		// paused or closing; Read re-arms after a pause
+		if !c.closing && !more {
+			r.armRecv(c)
+		}
+	default:
+		c.setReadErr(syscall.Errno(-res))
+	}
+}
+
+func (c *conn) setReadErr(err error) {
+	c.mu.Lock()
+	if c.rerr == nil {
+		c.rerr = err
+	}
+	c.mu.Unlock()
+	notify(c.rch)
+}
+
+// maxSend bounds one send SQE (its length is 32 bits).
+const maxSend = 1 << 30
+
+func (r *ring) startSend(c *conn, addr uintptr, n uint32) {
+	if c.closing {
+		c.finishSend(net.ErrClosed)
+		return
+	}
+	c.sending = true
+	c.sendCancelled = false
+	c.sendAddr, c.sendLeft, c.sendTotal = addr, n, 0
+	r.issueSend(c)
+}
+
+func (r *ring) issueSend(c *conn) {
+	c.inflight++
+	r.addOp(shim.Op{UserData: userData(c.slot, opSend), Addr: uint64(c.sendAddr),
+		Len: c.sendLeft, FD: int32(c.fd), Kind: shim.OpSend})
+}
+
+func (r *ring) cancelSend(c *conn) {
+	if !c.sending || c.sendCancelled || c.closing {
+		return
+	}
+	c.sendCancelled = true
+	c.inflight++
+	r.addOp(shim.Op{UserData: userData(c.slot, opCancel), Addr: userData(c.slot, opSend), Kind: shim.OpCancel})
+}
+
+func (c *conn) onSend(r *ring, res int32) {
+	c.inflight--
+	if res > 0 {
+		c.sendTotal += int(res)
+		c.sendAddr += uintptr(res)
+		c.sendLeft -= uint32(res)
+	}
+	switch {
+	case res >= 0 && c.sendLeft > 0 && !c.sendCancelled && !c.closing:
+		r.issueSend(c) // short send: continue from the offset
+	case res >= 0 && c.sendLeft == 0:
+		c.finishSend(nil)
+	case c.closing:
+		c.finishSend(net.ErrClosed)
+	case c.sendCancelled:
+		c.finishSend(errSendCancelled)
+	default:
+		c.finishSend(syscall.Errno(-res))
+	}
+}
+
+func (c *conn) finishSend(err error) {
+	c.sending = false
+	c.mu.Lock()
+	c.sendDone = true
+	c.sendN = c.sendTotal
+	c.sendErr = err
+	c.mu.Unlock()
+	notify(c.wch)
+}
+
+func (r *ring) closeConn(c *conn) {
+	if c.closing {
+		return
+	}
+	c.closing = true
+	if c.inflight == 0 {
+		r.teardownConn(c)
+		return
+	}
+	// close(2) would not stop ops in flight: cancel them, then close at the last CQE.
+	c.inflight++
+	r.addOp(shim.Op{UserData: userData(c.slot, opCancel), FD: int32(c.fd), Kind: shim.OpCancelFD})
+}
+
+func (r *ring) teardownConn(c *conn) {
+	r.unregister(c.slot)
+	c.slot = 0
+	c.fdmu.Lock()
+	fd, linger := c.fd, c.linger
+	c.fd = -1
+	c.fdmu.Unlock()
+	if linger {
+		go syscall.Close(fd) // SO_LINGER may block close(2): keep it off the loop
+	} else {
+		syscall.Close(fd)
+	}
+	c.mu.Lock()
+	for _, b := range c.rq[c.rhead:] {
+		r.ownBids = append(r.ownBids, b.bid)
+	}
+	c.rq, c.rhead, c.roff = nil, 0, 0
+	c.closed = true
+	c.mu.Unlock()
+	notify(c.rch)
+	notify(c.wch)
+}

@@ -1,0 +1,160 @@
+package uringnet
+
+import (
+	"errors"
+	"net"
+	"runtime"
+	"unsafe"
+)
+
+// errSendCancelled marks a send stopped by its deadline.
+var errSendCancelled = errors.New("uringnet: send cancelled")
+
+// read implements Read for user goroutines: it copies from received buffers
+// and gives fully read buffers back to the ring.
+func (c *conn) read(p []byte) (int, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	for {
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			return 0, net.ErrClosed
+		}
+		if c.rdl.expired() {
+			c.mu.Unlock()
+			return 0, errTimeout
+		}
+		if len(p) == 0 {
+			c.mu.Unlock()
+			return 0, nil
+		}
+		if c.rhead < len(c.rq) {
+			n, done := c.consume(p)
+			resume := c.recvPaused && len(c.rq)-c.rhead <= c.r.cfg.connBufs/2
+			if resume {
+				c.recvPaused = false
+			}
+			c.mu.Unlock()
+			if len(done) > 0 {
+				c.r.returnBufs(done)
+			}
+			if resume {
+				c.r.submit(request{kind: reqArmRecv, c: c})
+			}
+			return n, nil
+		}
+		if c.rerr != nil {
+			err := c.rerr
+			c.mu.Unlock()
+			return 0, err
+		}
+		c.mu.Unlock()
+		<-c.rch
+	}
+}
+
+// consume copies queued bytes into p. c.mu must be held: the loop gives a
+// closed conn's buffers back under c.mu, so they stay ours while we copy.
+func (c *conn) consume(p []byte) (int, []uint16) {
+	var done []uint16
+	n := 0
+	for n < len(p) && c.rhead < len(c.rq) {
+		b := &c.rq[c.rhead]
+		k := copy(p[n:], c.r.sr.Buffer(b.bid, b.n)[c.roff:])
+		n += k
+		c.roff += k
+		if c.roff == b.n {
+			done = append(done, b.bid)
+			c.rhead++
+			c.roff = 0
+		}
+	}
+	if c.rhead == len(c.rq) {
+		c.rq, c.rhead = c.rq[:0], 0
+	}
+	return n, done
+}
+
+// write implements Write: one send op at a time per conn, over pinned Go memory.
+func (c *conn) write(b []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	total := 0
+	for {
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			return total, net.ErrClosed
+		}
+		if c.wdl.expired() {
+			c.mu.Unlock()
+			return total, errTimeout
+		}
+		if len(b) == 0 {
+			c.mu.Unlock()
+			return total, nil
+		}
+		c.sendDone = false
+		c.mu.Unlock()
+
+		chunk := b
+		if len(chunk) > maxSend {
+			chunk = chunk[:maxSend]
+		}
+		n, err := c.sendPinned(chunk)
+		total += n
+		b = b[n:]
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// sendPinned sends chunk through the ring. The chunk's memory is pinned from
+// before the loop sees its address until the send's last CQE has arrived.
+func (c *conn) sendPinned(chunk []byte) (int, error) {
+	var pin runtime.Pinner
+	pin.Pin(&chunk[0])
+	defer pin.Unpin()
+	if !c.r.submit(request{kind: reqSend, c: c, addr: uintptr(unsafe.Pointer(&chunk[0])), n: uint32(len(chunk))}) {
+		return 0, net.ErrClosed
+	}
+	cancelAsked := false
+	for {
+		c.mu.Lock()
+		if c.sendDone {
+			n, err := c.sendN, c.sendErr
+			c.mu.Unlock()
+			if err == errSendCancelled {
+				err = errTimeout
+			}
+			return n, err
+		}
+		expired := c.wdl.expired()
+		c.mu.Unlock()
+		if expired && !cancelAsked {
+			cancelAsked = true
+			c.r.submit(request{kind: reqCancelSend, c: c})
+		}
+		<-c.wch
+	}
+}
+
+// close marks the conn closed, wakes blocked callers and asks the loop to
+// cancel in-flight ops and close the descriptor after their last CQE.
+func (c *conn) close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return net.ErrClosed
+	}
+	c.closed = true
+	c.mu.Unlock()
+	c.rdl.stop()
+	c.wdl.stop()
+	notify(c.rch)
+	notify(c.wch)
+	c.r.submit(request{kind: reqCloseConn, c: c})
+	return nil
+}

@@ -1,0 +1,20 @@
+// Package uringnet serves Go network connections through io_uring.
+//
+// Change one line — net.Listen(...) becomes uringnet.Listen(...) — and an
+// echo server, net/http, TLS or gRPC server runs unchanged on io_uring
+// instead of Go's epoll netpoller.
+//
+// Each listener owns a ring and an event-loop goroutine locked to its OS
+// thread. The loop keeps a multishot accept armed on the listener and a
+// multishot recv on every conn, receiving into a shared pool of provided
+// buffers; Read copies out of those buffers and gives them back. Write pins
+// the caller's bytes and sends them with one send op at a time per conn.
+// Goroutines blocked in Read, Write or Accept are parked, not holding threads;
+// the loop wakes them as completions arrive, reaping many at a time, and
+// submits all queued work in one io_uring_enter.
+//
+// When io_uring cannot be used — kernel without it (ENOSYS), a seccomp filter
+// (EPERM), kernel.io_uring_disabled, a missing opcode, or URINGNET=off in the
+// environment — Listen returns a listener from package net and Available
+// says why. ListenConfig.Require turns that into an error instead.
+package uringnet

@@ -1,0 +1,95 @@
+package uringnet
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// requireUring skips the test (visibly) when io_uring cannot be used here.
+func requireUring(t testing.TB) {
+	t.Helper()
+	if err := Available(); err != nil {
+		t.Skipf("SKIP: %v", err)
+	}
+}
+
+// newTestListener returns a uring listener on loopback, closed at test end.
+func newTestListener(t testing.TB, cfg *ListenConfig) *Listener {
+	t.Helper()
+	requireUring(t)
+	if cfg == nil {
+		cfg = &ListenConfig{}
+	}
+	cfg.Require = true
+	ln, err := cfg.Listen(bg, "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln.(*Listener)
+}
+
+// pair returns a connected (server *Conn, client net.Conn) through ln.
+func pair(t testing.TB, ln *Listener) (*Conn, net.Conn) {
+	t.Helper()
+	type res struct {
+		c   *Conn
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		c, err := ln.AcceptUring()
+		ch <- res{c, err}
+	}()
+	cl, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r res
+	select {
+	case r = <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatal("accept timed out")
+	}
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	t.Cleanup(func() { r.c.Close(); cl.Close() })
+	return r.c, cl
+}
+
+// within runs fn and fails the test if it does not return within d.
+func within(t testing.TB, d time.Duration, what string, fn func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { defer close(done); fn() }()
+	select {
+	case <-done:
+	case <-time.After(d):
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%s did not finish within %v\n%s", what, d, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// checkOpError asserts err is a *net.OpError for op whose cause matches target.
+func checkOpError(t testing.TB, err error, op string, target error) {
+	t.Helper()
+	var oe *net.OpError
+	if !errors.As(err, &oe) {
+		t.Fatalf("error %v (%T) is not a *net.OpError", err, err)
+	}
+	if oe.Op != op {
+		t.Fatalf("OpError.Op = %q, want %q (%v)", oe.Op, op, err)
+	}
+	if target != nil && !errors.Is(err, target) {
+		t.Fatalf("error %v does not wrap %v", err, target)
+	}
+}
+
+var _ = io.EOF
+var _ = os.ErrDeadlineExceeded

@@ -1,0 +1,176 @@
+package uringnet
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"runtime"
+	"syscall"
+	"time"
+)
+
+// Listen announces on the local network address, like net.Listen, and serves
+// its connections through io_uring. network is "tcp", "tcp4", "tcp6" or
+// "unix". When io_uring cannot be used (see Available), Listen returns a
+// listener from package net instead.
+func Listen(network, address string) (net.Listener, error) {
+	var lc ListenConfig
+	return lc.Listen(context.Background(), network, address)
+}
+
+// Listen is like the package-level Listen with lc's options. With
+// lc.Require set it returns an error instead of falling back.
+func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (net.Listener, error) {
+	s, err := lc.settings()
+	if err != nil {
+		return nil, &net.OpError{Op: "listen", Net: network, Err: err}
+	}
+	switch network {
+	case "tcp", "tcp4", "tcp6", "unix":
+	default:
+		return nil, &net.OpError{Op: "listen", Net: network, Err: net.UnknownNetworkError(network)}
+	}
+	std := net.ListenConfig{KeepAlive: lc.KeepAlive}
+	if why := Available(); why != nil {
+		if lc.Require {
+			return nil, &net.OpError{Op: "listen", Net: network, Err: why}
+		}
+		return std.Listen(ctx, network, address)
+	}
+	return listenUring(ctx, s, &std, network, address)
+}
+
+// listenUring makes the socket with package net (same address parsing,
+// dual-stack and SO_REUSEADDR behaviour), takes a duplicate of its descriptor
+// for the ring, and closes net's copy.
+func listenUring(ctx context.Context, s settings, std *net.ListenConfig, network, address string) (net.Listener, error) {
+	nl, err := std.Listen(ctx, network, address)
+	if err != nil {
+		return nil, err
+	}
+	l := &listener{network: "tcp", addr: nl.Addr(), done: make(chan struct{}), ach: make(chan struct{}, 1)}
+	l.dl.wake = l.ach
+	if ul, ok := nl.(*net.UnixListener); ok {
+		ul.SetUnlinkOnClose(false)
+		l.network = "unix"
+		l.unlink = address
+	}
+	fd, err := dupListenerFD(nl)
+	nl.Close()
+	if err != nil {
+		if l.unlink != "" {
+			os.Remove(l.unlink)
+		}
+		return nil, &net.OpError{Op: "listen", Net: network, Addr: l.addr, Err: err}
+	}
+	l.fd = fd
+	if _, err := newRing(s, l); err != nil {
+		syscall.Close(fd)
+		if l.unlink != "" {
+			os.Remove(l.unlink)
+		}
+		return nil, &net.OpError{Op: "listen", Net: network, Addr: l.addr, Err: fmt.Errorf("io_uring setup: %w", err)}
+	}
+	pub := &Listener{l: l, keepAlive: s.keepAlive}
+	runtime.SetFinalizer(pub, (*Listener).Close)
+	return pub, nil
+}
+
+// dupListenerFD returns a blocking close-on-exec duplicate of nl's socket.
+// Blocking matters: io_uring fails ops on O_NONBLOCK files with EAGAIN
+// instead of waiting for readiness.
+func dupListenerFD(nl net.Listener) (int, error) {
+	sc, ok := nl.(syscall.Conn)
+	if !ok {
+		return -1, fmt.Errorf("uringnet: %T has no descriptor", nl)
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd := -1
+	var opErr error
+	err = rc.Control(func(s uintptr) {
+		r, _, e := syscall.Syscall(syscall.SYS_FCNTL, s, syscall.F_DUPFD_CLOEXEC, 0)
+		if e != 0 {
+			opErr = os.NewSyscallError("fcntl", e)
+			return
+		}
+		fd = int(r)
+		opErr = syscall.SetNonblock(fd, false)
+	})
+	if err == nil {
+		err = opErr
+	}
+	if err != nil && fd >= 0 {
+		syscall.Close(fd)
+		fd = -1
+	}
+	return fd, err
+}
+
+// Listener is a net.Listener whose accepted conns run on io_uring.
+type Listener struct {
+	l         *listener
+	keepAlive time.Duration
+}
+
+// Accept waits for and returns the next connection, a *Conn.
+func (ln *Listener) Accept() (net.Conn, error) {
+	c, err := ln.AcceptUring()
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// AcceptUring is Accept returning the concrete *Conn.
+func (ln *Listener) AcceptUring() (*Conn, error) {
+	c, err := ln.l.accept()
+	if err != nil {
+		return nil, wrapErr("accept", ln.l.network, nil, ln.l.addr, err)
+	}
+	pub := newPublicConn(c)
+	if c.network == "tcp" {
+		// As package net does for accepted TCP conns.
+		pub.SetNoDelay(true)
+		if ln.keepAlive > 0 {
+			pub.SetKeepAlive(true)
+			pub.SetKeepAlivePeriod(ln.keepAlive)
+		}
+	}
+	runtime.KeepAlive(ln)
+	return pub, nil
+}
+
+// Close stops accepting; blocked Accept calls return net.ErrClosed. Conns
+// already returned by Accept stay open.
+func (ln *Listener) Close() error {
+	runtime.SetFinalizer(ln, nil)
+	if ln.l.unlink != "" {
+		defer os.Remove(ln.l.unlink)
+	}
+	if err := ln.l.close(); err != nil {
+		return wrapErr("close", ln.l.network, nil, ln.l.addr, err)
+	}
+	return nil
+}
+
+// Addr returns the listener's address: a *net.TCPAddr or *net.UnixAddr.
+func (ln *Listener) Addr() net.Addr { return ln.l.addr }
+
+// SetDeadline sets the deadline for Accept; zero means none.
+func (ln *Listener) SetDeadline(t time.Time) error {
+	ln.l.mu.Lock()
+	closed := ln.l.closed
+	ln.l.mu.Unlock()
+	if closed {
+		return wrapErr("set", ln.l.network, nil, ln.l.addr, net.ErrClosed)
+	}
+	ln.l.dl.set(t)
+	return nil
+}
+
+// Stats returns the counters of the ring serving this listener.
+func (ln *Listener) Stats() Stats { return ln.l.r.snapshot() }

@@ -1,0 +1,191 @@
+package uringnet
+
+import (
+	"net"
+	"sync"
+	"syscall"
+
+	"github.com/uringnet/uringnet/go/internal/shim"
+)
+
+// listener is the engine side of a listening socket. A multishot accept
+// stays armed on it; each accepted fd is registered on the ring and gets its
+// multishot recv at once, then waits in q for Accept.
+//
+// Locking: mu protects the fields after it. Loop-owned fields are touched
+// only by the ring's loop goroutine.
+type listener struct {
+	r       *ring
+	fd      int
+	network string // "tcp" or "unix"
+	addr    net.Addr
+	unlink  string // unix socket path removed on Close
+	done    chan struct{} // closed once the fd is closed and queued conns are gone
+
+	// Loop-owned.
+	slot        uint32
+	inflight    int
+	armed       bool
+	cancelAsked bool
+	closing     bool
+
+	mu      sync.Mutex
+	q       []acceptItem
+	needArm bool // the multishot accept ended; Accept re-arms it
+	closed  bool
+	dl      deadline
+	ach     chan struct{}
+}
+
+// acceptItem is an accepted conn or an accept error, in arrival order.
+type acceptItem struct {
+	c   *conn
+	err error
+}
+
+// acceptQueueCap bounds accepted-but-not-Accepted conns before the multishot
+// accept is paused (the kernel backlog holds the rest, as with std net).
+const acceptQueueCap = 256
+
+func (r *ring) armAccept(l *listener) {
+	if l.closing || l.armed {
+		return
+	}
+	l.armed = true
+	l.inflight++
+	r.addOp(shim.Op{UserData: userData(l.slot, opAccept), FD: int32(l.fd), Kind: shim.OpAcceptMulti})
+}
+
+func (l *listener) complete(r *ring, k opKind, res int32, flags uint32) {
+	switch k {
+	case opAccept:
+		l.onAccept(r, res, flags)
+	case opCancel:
+		l.inflight--
+	}
+	if l.closing && l.inflight == 0 {
+		r.teardownListener(l)
+	}
+}
+
+func (l *listener) onAccept(r *ring, res int32, flags uint32) {
+	more := flags&shim.CQEFMore != 0
+	if !more {
+		l.armed = false
+		l.cancelAsked = false
+		l.inflight--
+	}
+	var item acceptItem
+	switch {
+	case res >= 0 && l.closing:
+		syscall.Close(int(res))
+		return
+	case res >= 0:
+		c := newConn(r, int(res), l.network)
+		r.register(c)
+		r.armRecv(c)
+		item.c = c
+	case res == -int32(syscall.ECANCELED):
+	case res == -int32(syscall.ECONNABORTED), res == -int32(syscall.EINTR), res == -int32(syscall.EAGAIN):
+		// the peer gave up before we took it; std net retries these too
+	default:
+		item.err = syscall.Errno(-res)
+	}
+	l.mu.Lock()
+	if item.c != nil || item.err != nil {
+		l.q = append(l.q, item)
+	}
+	full := len(l.q) >= acceptQueueCap
+	if !more && !l.closing {
+		l.needArm = true
+	}
+	l.mu.Unlock()
+	notify(l.ach)
+	if full && more && !l.cancelAsked && !l.closing {
+		l.cancelAsked = true
+		l.inflight++
+		r.addOp(shim.Op{UserData: userData(l.slot, opCancel), Addr: userData(l.slot, opAccept), Kind: shim.OpCancel})
+	}
+}
+
+// accept pops the next accepted conn, parking the goroutine until one arrives.
+func (l *listener) accept() (*conn, error) {
+	for {
+		l.mu.Lock()
+		if l.closed {
+			l.mu.Unlock()
+			return nil, net.ErrClosed
+		}
+		if l.dl.expired() {
+			l.mu.Unlock()
+			return nil, errTimeout
+		}
+		var item acceptItem
+		have := len(l.q) > 0
+		if have {
+			item = l.q[0]
+			l.q[0] = acceptItem{}
+			l.q = l.q[1:]
+		}
+		rearm := l.needArm && len(l.q) < acceptQueueCap/2
+		if rearm {
+			l.needArm = false
+		}
+		l.mu.Unlock()
+		if rearm {
+			l.r.submit(request{kind: reqArmAccept, l: l})
+		}
+		if have {
+			return item.c, item.err
+		}
+		<-l.ach
+	}
+}
+
+func (l *listener) close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return net.ErrClosed
+	}
+	l.closed = true
+	l.mu.Unlock()
+	l.dl.stop()
+	notify(l.ach)
+	if l.r.submit(request{kind: reqCloseListener, l: l}) {
+		<-l.done
+	}
+	return nil
+}
+
+func (r *ring) closeListener(l *listener) {
+	if l.closing {
+		return
+	}
+	l.closing = true
+	if l.inflight == 0 {
+		r.teardownListener(l)
+		return
+	}
+	l.inflight++
+	r.addOp(shim.Op{UserData: userData(l.slot, opCancel), FD: int32(l.fd), Kind: shim.OpCancelFD})
+}
+
+func (r *ring) teardownListener(l *listener) {
+	r.unregister(l.slot)
+	l.slot = 0
+	syscall.Close(l.fd)
+	l.mu.Lock()
+	q := l.q
+	l.q = nil
+	l.mu.Unlock()
+	for _, it := range q {
+		if it.c != nil {
+			it.c.mu.Lock()
+			it.c.closed = true
+			it.c.mu.Unlock()
+			r.closeConn(it.c)
+		}
+	}
+	close(l.done)
+}

@@ -1,0 +1,301 @@
+package uringnet
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/uringnet/uringnet/go/internal/shim"
+)
+
+// A ring is one io_uring and the event-loop goroutine that owns it.
+//
+// Threads: the loop goroutine is locked to its OS thread, created the ring on
+// it, and is the ring's only issuer (SINGLE_ISSUER + DEFER_TASKRUN when the
+// kernel has them). No other goroutine touches sr. Other goroutines hand work
+// over with submit/returnBufs (under qmu) and wake the loop through the
+// ring's eventfd only when it sleeps in the kernel.
+//
+// Lifetime: the listener that created the ring and every conn accepted from
+// it count in live. When the last one is torn down (after its last CQE), the
+// loop frees the ring and exits.
+type ring struct {
+	cfg    settings
+	wakeFD int // eventfd; written by any goroutine to wake the loop
+
+	qmu      sync.Mutex // protects reqs, bids and dead
+	reqs     []request  // work handed over by other goroutines
+	bids     []uint16   // recv buffers consumed by Read, to give back
+	dead     bool       // the loop has exited; submit refuses
+	sleeping atomic.Bool
+	starving atomic.Bool // some conn waits for buffers: returning them wakes the loop
+
+	// Owned by the loop goroutine.
+	sr      *shim.Ring
+	slots   []endpoint // user_data slot -> endpoint; slot 0 unused
+	free    []uint32
+	live    int
+	pending []shim.Op // ops prepared by the loop, not yet copied into sr.Ops
+	ownBids []uint16  // buffers the loop itself gives back (torn-down conns)
+	starved []*conn   // conns whose multishot recv ended with -ENOBUFS
+
+	statsMu sync.Mutex // protects stats
+	stats   shim.Stats // copied from sr after each run
+	extra   ringCounters
+}
+
+type ringCounters struct {
+	wakes atomic.Uint64 // eventfd writes by other goroutines
+}
+
+// endpoint is what the slot table holds: a conn or a listener.
+type endpoint interface {
+	complete(r *ring, k opKind, res int32, flags uint32)
+}
+
+// opKind is the low byte of user_data; the slot is the rest.
+type opKind uint8
+
+const (
+	opAccept opKind = iota + 1
+	opRecv
+	opSend
+	opCancel // cancel requests; their CQEs only settle accounting
+)
+
+func userData(slot uint32, k opKind) uint64 { return uint64(slot)<<8 | uint64(k) }
+
+type reqKind uint8
+
+const (
+	reqArmAccept reqKind = iota + 1
+	reqCloseListener
+	reqArmRecv
+	reqSend
+	reqCancelSend
+	reqCloseConn
+)
+
+// A request is work another goroutine hands to the loop.
+type request struct {
+	kind reqKind
+	c    *conn
+	l    *listener
+	addr uintptr // reqSend: start of pinned Go memory
+	n    uint32  // reqSend: length
+}
+
+// newRing starts a ring whose first endpoint is l. It returns once the ring
+// exists (or failed to be created).
+func newRing(cfg settings, l *listener) (*ring, error) {
+	r := &ring{cfg: cfg, slots: make([]endpoint, 1, 64)}
+	l.r = r
+	ready := make(chan error, 1)
+	go r.loop(l, ready)
+	if err := <-ready; err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *ring) loop(first *listener, ready chan<- error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	sr, err := shim.NewRing(shim.Params{
+		SQEntries: r.cfg.ringEntries,
+		BufCount:  r.cfg.bufCount,
+		BufSize:   r.cfg.bufSize,
+		Batch:     r.cfg.ringEntries,
+	})
+	if err != nil {
+		ready <- err
+		return
+	}
+	r.sr = sr
+	r.wakeFD = sr.WakeFD
+	r.register(first)
+	r.armAccept(first)
+	ready <- nil
+
+	var reqs []request
+	idle := 0
+	for {
+		r.qmu.Lock()
+		reqs, r.reqs = r.reqs, reqs[:0]
+		nb := copy(sr.Bids, r.bids)
+		r.bids = r.bids[:0]
+		wait := len(reqs) == 0 && nb == 0 && len(r.pending) == 0 &&
+			len(r.ownBids) == 0 && idle >= r.cfg.spins
+		if wait {
+			r.sleeping.Store(true)
+		}
+		r.qmu.Unlock()
+
+		nb += copy(sr.Bids[nb:], r.ownBids)
+		r.ownBids = r.ownBids[:0]
+		if nb > 0 && len(r.starved) > 0 {
+			r.rearmStarved()
+		}
+		for i := range reqs {
+			r.apply(&reqs[i])
+			reqs[i] = request{}
+		}
+		got := 0
+		for first := true; first || len(r.pending) > 0; first = false {
+			k := copy(sr.Ops, r.pending)
+			r.pending = r.pending[:copy(r.pending, r.pending[k:])]
+			n, _ := sr.Run(k, nb, wait && len(r.pending) == 0)
+			nb = 0
+			got += n
+			r.dispatch(n)
+		}
+		if wait {
+			r.sleeping.Store(false)
+		}
+		if got == 0 && len(reqs) == 0 {
+			idle++
+		} else {
+			idle = 0
+		}
+		r.statsMu.Lock()
+		r.stats = sr.Stats()
+		r.statsMu.Unlock()
+		if r.live == 0 && len(r.pending) == 0 {
+			break
+		}
+	}
+	r.qmu.Lock()
+	r.dead = true
+	r.qmu.Unlock()
+	sr.Close() // r.sr stays set: its buffer view is read-only and no conn has queued buffers left
+}
+
+// dispatch hands the first n CQEs to their endpoints.
+func (r *ring) dispatch(n int) {
+	for i := 0; i < n; i++ {
+		cqe := &r.sr.CQEs[i]
+		slot := uint32(cqe.UserData >> 8)
+		if slot == 0 || int(slot) >= len(r.slots) || r.slots[slot] == nil {
+			continue // cannot happen: slots are freed only after their last CQE
+		}
+		r.slots[slot].complete(r, opKind(cqe.UserData), cqe.Res, cqe.Flags)
+	}
+}
+
+// submit hands q to the loop. It reports false if the ring is gone.
+func (r *ring) submit(q request) bool {
+	r.qmu.Lock()
+	if r.dead {
+		r.qmu.Unlock()
+		return false
+	}
+	r.reqs = append(r.reqs, q)
+	wake := r.sleeping.Load() && r.sleeping.Swap(false)
+	r.qmu.Unlock()
+	if wake {
+		r.wake()
+	}
+	return true
+}
+
+// returnBufs gives consumed recv buffers back; the loop re-adds them to the
+// buffer ring on its next pass.
+func (r *ring) returnBufs(bids []uint16) {
+	r.qmu.Lock()
+	if r.dead {
+		r.qmu.Unlock()
+		return
+	}
+	r.bids = append(r.bids, bids...)
+	wake := r.starving.Load() && r.sleeping.Load() && r.sleeping.Swap(false)
+	r.qmu.Unlock()
+	if wake {
+		r.wake()
+	}
+}
+
+func (r *ring) wake() {
+	r.extra.wakes.Add(1)
+	var one = [8]byte{1}
+	for {
+		_, err := syscall.Write(r.wakeFD, one[:])
+		if err != syscall.EINTR {
+			return
+		}
+	}
+}
+
+// Loop-only helpers below.
+
+func (r *ring) addOp(op shim.Op) { r.pending = append(r.pending, op) }
+
+func (r *ring) register(e endpoint) uint32 {
+	var slot uint32
+	if n := len(r.free); n > 0 {
+		slot = r.free[n-1]
+		r.free = r.free[:n-1]
+		r.slots[slot] = e
+	} else {
+		slot = uint32(len(r.slots))
+		r.slots = append(r.slots, e)
+	}
+	r.live++
+	switch v := e.(type) {
+	case *conn:
+		v.slot = slot
+	case *listener:
+		v.slot = slot
+	}
+	return slot
+}
+
+func (r *ring) unregister(slot uint32) {
+	r.slots[slot] = nil
+	r.free = append(r.free, slot)
+	r.live--
+}
+
+func (r *ring) rearmStarved() {
+	for _, c := range r.starved {
+		c.starved = false
+		r.armRecv(c)
+	}
+	r.starved = r.starved[:0]
+	r.starving.Store(false)
+}
+
+func (r *ring) apply(q *request) {
+	switch q.kind {
+	case reqArmAccept:
+		r.armAccept(q.l)
+	case reqCloseListener:
+		r.closeListener(q.l)
+	case reqArmRecv:
+		r.armRecv(q.c)
+	case reqSend:
+		r.startSend(q.c, q.addr, q.n)
+	case reqCancelSend:
+		r.cancelSend(q.c)
+	case reqCloseConn:
+		r.closeConn(q.c)
+	}
+}
+
+// Stats is a snapshot of one ring's counters.
+type Stats struct {
+	Enters       uint64 // io_uring_enter calls
+	SQEs         uint64 // SQEs submitted
+	CQEs         uint64 // CQEs reaped
+	Wakeups      uint64 // loop wake-ups through the eventfd
+	ENOBUFS      uint64 // recv completions that found the buffer pool empty
+	Overflows    uint64 // passes that saw the CQ overflow flag
+	BufsReturned uint64 // recv buffers given back to the kernel
+}
+
+func (r *ring) snapshot() Stats {
+	r.statsMu.Lock()
+	s := r.stats
+	r.statsMu.Unlock()
+	return Stats{s.Enters, s.SQEs, s.CQEs, s.Wakeups, s.ENOBUFS, s.Overflows, s.BufsReturned}
+}

@@ -1,0 +1,199 @@
+package uringnet
+
+import (
+	"net"
+	"os"
+	"runtime"
+	"syscall"
+	"time"
+)
+
+// Conn is a net.Conn served by io_uring. Besides net.Conn it has the
+// methods of *net.TCPConn that a server reaches for.
+type Conn struct {
+	c *conn
+}
+
+// newPublicConn wraps c. The finalizer is a safety net for conns that are
+// dropped without Close; the loop's slot table holds only the inner conn.
+func newPublicConn(c *conn) *Conn {
+	pub := &Conn{c: c}
+	runtime.SetFinalizer(pub, (*Conn).Close)
+	return pub
+}
+
+func (pc *Conn) addrs() {
+	c := pc.c
+	c.addrOnce.Do(func() {
+		c.fdmu.RLock()
+		defer c.fdmu.RUnlock()
+		if c.fd < 0 {
+			c.laddr, c.raddr = sockaddrToAddr(c.network, nil), sockaddrToAddr(c.network, nil)
+			return
+		}
+		sa, _ := syscall.Getsockname(c.fd)
+		c.laddr = sockaddrToAddr(c.network, sa)
+		sa, _ = syscall.Getpeername(c.fd)
+		c.raddr = sockaddrToAddr(c.network, sa)
+	})
+}
+
+// LocalAddr returns the local address.
+func (pc *Conn) LocalAddr() net.Addr { pc.addrs(); return pc.c.laddr }
+
+// RemoteAddr returns the peer's address.
+func (pc *Conn) RemoteAddr() net.Addr { pc.addrs(); return pc.c.raddr }
+
+func (pc *Conn) err(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return wrapErr(op, pc.c.network, pc.LocalAddr(), pc.RemoteAddr(), err)
+}
+
+// Read implements io.Reader. It parks the goroutine until data, EOF, an
+// error, the read deadline or Close.
+func (pc *Conn) Read(p []byte) (int, error) {
+	n, err := pc.c.read(p)
+	runtime.KeepAlive(pc)
+	return n, pc.err("read", err)
+}
+
+// Write implements io.Writer. It returns once the kernel has taken all of p
+// (or an error says how much it took). Concurrent Writes do not interleave.
+func (pc *Conn) Write(p []byte) (int, error) {
+	n, err := pc.c.write(p)
+	runtime.KeepAlive(pc)
+	return n, pc.err("write", err)
+}
+
+// Close closes the connection. Blocked Read and Write calls return an error
+// wrapping net.ErrClosed. In-flight kernel ops are cancelled before the
+// descriptor is closed.
+func (pc *Conn) Close() error {
+	runtime.SetFinalizer(pc, nil)
+	pc.addrs() // resolve addresses while the fd is still open, for later errors
+	return pc.err("close", pc.c.close())
+}
+
+// SetDeadline sets the read and write deadlines.
+func (pc *Conn) SetDeadline(t time.Time) error {
+	if err := pc.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return pc.SetWriteDeadline(t)
+}
+
+// SetReadDeadline sets the deadline for Read; zero means none. It may be
+// called while a Read is blocked.
+func (pc *Conn) SetReadDeadline(t time.Time) error {
+	if pc.isClosed() {
+		return pc.err("set", net.ErrClosed)
+	}
+	pc.c.rdl.set(t)
+	return nil
+}
+
+// SetWriteDeadline sets the deadline for Write; zero means none. A Write
+// that times out returns how many bytes the kernel took.
+func (pc *Conn) SetWriteDeadline(t time.Time) error {
+	if pc.isClosed() {
+		return pc.err("set", net.ErrClosed)
+	}
+	pc.c.wdl.set(t)
+	return nil
+}
+
+func (pc *Conn) isClosed() bool {
+	pc.c.mu.Lock()
+	defer pc.c.mu.Unlock()
+	return pc.c.closed
+}
+
+// withFD runs fn on the descriptor unless the conn is closed.
+func (pc *Conn) withFD(op string, fn func(fd int) error) error {
+	c := pc.c
+	c.fdmu.RLock()
+	defer c.fdmu.RUnlock()
+	if c.fd < 0 || pc.isClosed() {
+		return pc.err(op, net.ErrClosed)
+	}
+	return pc.err(op, fn(c.fd))
+}
+
+func sockErr(call string, err error) error {
+	if err != nil {
+		return os.NewSyscallError(call, err)
+	}
+	return nil
+}
+
+// CloseRead shuts down the reading side; later Reads return io.EOF once
+// queued data is read.
+func (pc *Conn) CloseRead() error {
+	return pc.withFD("close", func(fd int) error {
+		return sockErr("shutdown", syscall.Shutdown(fd, syscall.SHUT_RD))
+	})
+}
+
+// CloseWrite shuts down the writing side: the peer reads EOF while this
+// side can still read.
+func (pc *Conn) CloseWrite() error {
+	return pc.withFD("close", func(fd int) error {
+		return sockErr("shutdown", syscall.Shutdown(fd, syscall.SHUT_WR))
+	})
+}
+
+// SetNoDelay controls Nagle's algorithm (TCP_NODELAY; on by default).
+func (pc *Conn) SetNoDelay(noDelay bool) error {
+	if pc.c.network != "tcp" {
+		return nil
+	}
+	return pc.withFD("set", func(fd int) error {
+		return sockErr("setsockopt", syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, boolInt(noDelay)))
+	})
+}
+
+// SetKeepAlive enables TCP keep-alive probes.
+func (pc *Conn) SetKeepAlive(keepalive bool) error {
+	return pc.withFD("set", func(fd int) error {
+		return sockErr("setsockopt", syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_KEEPALIVE, boolInt(keepalive)))
+	})
+}
+
+// SetKeepAlivePeriod sets the idle time before probes and the probe interval.
+func (pc *Conn) SetKeepAlivePeriod(d time.Duration) error {
+	secs := int((d + time.Second - 1) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	return pc.withFD("set", func(fd int) error {
+		if err := syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_KEEPINTVL, secs); err != nil {
+			return sockErr("setsockopt", err)
+		}
+		return sockErr("setsockopt", syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_KEEPIDLE, secs))
+	})
+}
+
+// SetLinger sets SO_LINGER as (*net.TCPConn).SetLinger does: sec < 0 is the
+// default (close in the background), 0 discards unsent data and resets.
+func (pc *Conn) SetLinger(sec int) error {
+	l := syscall.Linger{}
+	if sec >= 0 {
+		l.Onoff, l.Linger = 1, int32(sec)
+	}
+	return pc.withFD("set", func(fd int) error {
+		if err := syscall.SetsockoptLinger(fd, syscall.SOL_SOCKET, syscall.SO_LINGER, &l); err != nil {
+			return sockErr("setsockopt", err)
+		}
+		pc.c.linger = sec > 0 // a positive linger can block close(2)
+		return nil
+	})
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
