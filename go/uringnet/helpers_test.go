@@ -1,6 +1,7 @@
 package uringnet
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -90,6 +91,8 @@ func checkOpError(t testing.TB, err error, op string, target error) {
 		t.Fatalf("error %v does not wrap %v", err, target)
 	}
 }
+
+var bg = context.Background()
 
 var _ = io.EOF
 var _ = os.ErrDeadlineExceeded
