@@ -7,6 +7,13 @@
 #include <sys/eventfd.h>
 #include "uringnet.h"
 
+static long live_rings; /* updated with atomic builtins */
+
+long un_live_rings(void)
+{
+	return __atomic_load_n(&live_rings, __ATOMIC_RELAXED);
+}
+
 /* Flag sets to try, best first; older kernels reject newer flags with EINVAL. */
 static const unsigned setup_flag_sets[] = {
 	IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_CQSIZE,
@@ -80,6 +87,7 @@ int un_ring_init(struct un_ring **out, const struct un_params *p)
 	ret = arm_wake(r);
 	if (ret)
 		goto err_wake;
+	__atomic_add_fetch(&live_rings, 1, __ATOMIC_RELAXED);
 	*out = r;
 	return 0;
 err_wake:
@@ -108,6 +116,7 @@ void un_ring_exit(struct un_ring *r)
 	free(r->cqes);
 	free(r->bids);
 	free(r);
+	__atomic_sub_fetch(&live_rings, 1, __ATOMIC_RELAXED);
 }
 
 int un_ring_wake(struct un_ring *r)

@@ -104,6 +104,8 @@ void un_ring_exit(struct un_ring *r);
  * r->cqes. Returns the number of CQEs copied, or -errno.
  */
 int un_ring_run(struct un_ring *r, unsigned nops, unsigned nbids, int wait);
+/* Rings alive in this process (created and not yet exited). Any thread. */
+long un_live_rings(void);
 /* Wakes the issuer from un_ring_run's wait. Safe from any thread. */
 int un_ring_wake(struct un_ring *r);
 /* Address of buffer bid. */

@@ -165,3 +165,6 @@ func Probe() (syscall.Errno, string) {
 	}
 	return 0, ""
 }
+
+// LiveRings counts rings created and not yet closed in this process.
+func LiveRings() int { return int(C.un_live_rings()) }

@@ -1,0 +1,193 @@
+package uringnet
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/uringnet/uringnet/go/internal/shim"
+)
+
+func TestListenNetworks(t *testing.T) {
+	requireUring(t)
+	cases := []struct{ network, address string }{
+		{"tcp", "127.0.0.1:0"},
+		{"tcp4", "127.0.0.1:0"},
+		{"tcp", "localhost:0"},
+		{"tcp6", "[::1]:0"},
+		{"unix", filepath.Join(t.TempDir(), "s.sock")},
+	}
+	for _, tc := range cases {
+		t.Run(tc.network+"/"+tc.address, func(t *testing.T) {
+			ln, err := (&ListenConfig{Require: true}).Listen(bg, tc.network, tc.address)
+			if err != nil {
+				if tc.network == "tcp6" {
+					t.Skipf("SKIP: no IPv6 loopback: %v", err)
+				}
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			if _, ok := ln.(*Listener); !ok {
+				t.Fatalf("Listen returned %T", ln)
+			}
+			go func() {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+				io.Copy(c, c)
+			}()
+			c, err := net.Dial(ln.Addr().Network(), ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.Write([]byte("hi"))
+			buf := make([]byte, 2)
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "hi" {
+				t.Fatalf("echo: %q %v", buf, err)
+			}
+		})
+	}
+}
+
+func TestUnixSocketRemovedOnClose(t *testing.T) {
+	requireUring(t)
+	path := filepath.Join(t.TempDir(), "u.sock")
+	ln, err := (&ListenConfig{Require: true}).Listen(bg, "unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := ln.Addr().(*net.UnixAddr); !ok {
+		t.Fatalf("Addr is %T", ln.Addr())
+	}
+	ln.Close()
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("socket file left behind: %v", err)
+	}
+	ln2, err := (&ListenConfig{Require: true}).Listen(bg, "unix", path)
+	if err != nil {
+		t.Fatalf("re-listen on the same path: %v", err)
+	}
+	ln2.Close()
+}
+
+func TestUnknownNetwork(t *testing.T) {
+	_, err := Listen("udp", "127.0.0.1:0")
+	checkOpError(t, err, "listen", nil)
+}
+
+func TestConfigValidation(t *testing.T) {
+	bad := []ListenConfig{
+		{RingEntries: 100},
+		{RingEntries: 1 << 20},
+		{BufferCount: 3},
+		{BufferSize: 10},
+		{BufferSize: 1 << 30},
+	}
+	for _, lc := range bad {
+		_, err := lc.Listen(bg, "tcp", "127.0.0.1:0")
+		if err == nil || !strings.Contains(err.Error(), "uringnet:") {
+			t.Errorf("%+v: got %v, want a clear validation error", lc, err)
+		}
+	}
+}
+
+func TestFallbackWhenDisabled(t *testing.T) {
+	t.Setenv(EnvVar, "off")
+	if err := Available(); !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "URINGNET=off") {
+		t.Fatalf("Available() = %v", err)
+	}
+	ln, err := Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if _, ok := ln.(*net.TCPListener); !ok {
+		t.Fatalf("with URINGNET=off Listen returned %T, want *net.TCPListener", ln)
+	}
+	_, err = (&ListenConfig{Require: true}).Listen(bg, "tcp", "127.0.0.1:0")
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Require with URINGNET=off: %v", err)
+	}
+	checkOpError(t, err, "listen", ErrUnavailable)
+}
+
+// Rings, fds and goroutines come back after many Listen/Close cycles.
+func TestListenCloseCyclesRelease(t *testing.T) {
+	requireUring(t)
+	baseG, baseFD := runtime.NumGoroutine(), openFDs(t)
+	for i := 0; i < 300; i++ {
+		ln, err := (&ListenConfig{Require: true, BufferCount: 64}).Listen(bg, "tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%10 == 0 { // with a conn open at Close time too
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			sc, err := ln.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ln.Close()
+			sc.Close()
+			c.Close()
+			continue
+		}
+		ln.Close()
+	}
+	waitFor(t, 10*time.Second, "rings released", func() bool { return shim.LiveRings() == 0 })
+	waitFor(t, 10*time.Second, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= baseG })
+	waitFor(t, 10*time.Second, "fds back to baseline", func() bool { return openFDs(t) <= baseFD })
+}
+
+// A conn accepted by the ring but never returned by Accept is closed with the listener.
+func TestUnacceptedConnClosedWithListener(t *testing.T) {
+	requireUring(t)
+	ln, err := (&ListenConfig{Require: true}).Listen(bg, "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	time.Sleep(50 * time.Millisecond)
+	ln.Close()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Fatal("peer of an unaccepted conn can still read after listener Close")
+	}
+	waitFor(t, 10*time.Second, "ring released", func() bool { return shim.LiveRings() == 0 })
+}
+
+func openFDs(t testing.TB) int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("SKIP: no /proc/self/fd: %v", err)
+	}
+	return len(ents)
+}
+
+// waitFor polls cond until it holds or d passes.
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, d)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
