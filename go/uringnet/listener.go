@@ -19,7 +19,7 @@ type listener struct {
 	fd      int
 	network string // "tcp" or "unix"
 	addr    net.Addr
-	unlink  string // unix socket path removed on Close
+	unlink  string        // unix socket path removed on Close
 	done    chan struct{} // closed once the fd is closed and queued conns are gone
 
 	// Loop-owned.

@@ -1,0 +1,51 @@
+// Command echo writes back every byte it reads, on io_uring (-net=uring) or
+// package net (-net=std). The serving code is the same for both.
+package main
+
+import (
+	"flag"
+	"io"
+	"log"
+	"net"
+
+	"github.com/uringnet/uringnet/go/uringnet"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:7000", "listen address host:port")
+	mode := flag.String("net", "uring", "uring or std")
+	flag.Parse()
+
+	ln, err := listen(*mode, *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("echo: serving on %s (%s)", ln.Addr(), describe(ln))
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			log.Fatal(err)
+		}
+		go func() {
+			defer c.Close()
+			io.Copy(c, c)
+		}()
+	}
+}
+
+func listen(mode, addr string) (net.Listener, error) {
+	if mode == "std" {
+		return net.Listen("tcp", addr)
+	}
+	return uringnet.Listen("tcp", addr)
+}
+
+func describe(ln net.Listener) string {
+	if _, ok := ln.(*uringnet.Listener); ok {
+		return "io_uring"
+	}
+	if err := uringnet.Available(); err != nil {
+		return "package net: " + err.Error()
+	}
+	return "package net"
+}
