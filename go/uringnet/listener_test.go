@@ -125,7 +125,7 @@ func TestFallbackWhenDisabled(t *testing.T) {
 func TestListenCloseCyclesRelease(t *testing.T) {
 	requireUring(t)
 	baseG, baseFD := runtime.NumGoroutine(), openFDs(t)
-	for i := 0; i < 300; i++ {
+	for i := 0; i < 1000; i++ {
 		ln, err := (&ListenConfig{Require: true, BufferCount: 64}).Listen(bg, "tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
