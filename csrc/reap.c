@@ -9,7 +9,20 @@
 
 int __un_rearm_wake(struct un_ring *r);
 
-int un_ring_run(struct un_ring *r, unsigned nops, unsigned nbids, int wait)
+/* Submits and waits for wait_nr CQEs or until usec passes; -ETIME is fine. */
+static int submit_wait_batch(struct un_ring *r, unsigned wait_nr, unsigned usec)
+{
+	struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = (long long)usec * 1000 };
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	ret = io_uring_submit_and_wait_timeout(&r->ring, &cqe, wait_nr, &ts, NULL);
+	r->stats.enters++;
+	return ret;
+}
+
+int un_ring_run(struct un_ring *r, unsigned nops, unsigned nbids, unsigned wait_nr,
+		unsigned batch_usec)
 {
 	struct io_uring_cqe *cqe;
 	unsigned head, n = 0, seen = 0;
@@ -23,11 +36,19 @@ int un_ring_run(struct un_ring *r, unsigned nops, unsigned nbids, int wait)
 			return ret;
 	}
 
-	if (wait && !io_uring_cq_ready(&r->ring))
+	if (wait_nr > 1 && batch_usec && io_uring_cq_ready(&r->ring) < wait_nr) {
+		ret = submit_wait_batch(r, wait_nr, batch_usec);
+		if (ret == -ETIME && !io_uring_cq_ready(&r->ring)) {
+			ret = io_uring_submit_and_wait(&r->ring, 1);
+			r->stats.enters++;
+		}
+	} else if (wait_nr && !io_uring_cq_ready(&r->ring)) {
 		ret = io_uring_submit_and_wait(&r->ring, 1);
-	else
+		r->stats.enters++;
+	} else {
 		ret = io_uring_submit_and_get_events(&r->ring);
-	r->stats.enters++;
+		r->stats.enters++;
+	}
 	if (ret > 0)
 		r->stats.sqes += (unsigned)ret;
 	else if (ret < 0 && ret != -EINTR && ret != -ETIME && ret != -EBUSY)

@@ -99,11 +99,14 @@ int un_ring_init(struct un_ring **out, const struct un_params *p);
 /* Releases everything. Call only once no op is in flight (after its last CQE). */
 void un_ring_exit(struct un_ring *r);
 /*
- * Prepares r->ops[0..nops), gives back r->bids[0..nbids), submits, waits for
- * at least one CQE when wait is non-zero, and copies up to r->batch CQEs into
- * r->cqes. Returns the number of CQEs copied, or -errno.
+ * Prepares r->ops[0..nops), gives back r->bids[0..nbids), submits, and
+ * copies up to r->batch CQEs into r->cqes. With wait_nr > 0 it first waits
+ * for a completion: for wait_nr of them if they come within batch_usec,
+ * else for at least one (batching under load without delaying a lone conn).
+ * Returns the number of CQEs copied, or -errno.
  */
-int un_ring_run(struct un_ring *r, unsigned nops, unsigned nbids, int wait);
+int un_ring_run(struct un_ring *r, unsigned nops, unsigned nbids, unsigned wait_nr,
+		unsigned batch_usec);
 /* Rings alive in this process (created and not yet exited). Any thread. */
 long un_live_rings(void);
 /* Wakes the issuer from un_ring_run's wait. Safe from any thread. */

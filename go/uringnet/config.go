@@ -2,6 +2,8 @@ package uringnet
 
 import (
 	"fmt"
+	"os"
+	"strconv"
 	"time"
 )
 
@@ -36,15 +38,17 @@ type settings struct {
 	ringEntries uint32
 	bufCount    uint32
 	bufSize     uint32
-	connBufs    int // recv buffers one conn may hold before its recv pauses
-	spins       int // empty loop passes before the loop sleeps in the kernel
+	connBufs    int  // recv buffers one conn may hold before its recv pauses
+	spins       int  // empty loop passes before the loop sleeps in the kernel
+	directWrite bool // Write tries a non-blocking send(2) before using the ring
+	batchUsec   int  // longest wait for a batch of completions before taking one
 	keepAlive   time.Duration
 }
 
 func isPow2(v uint32) bool { return v != 0 && v&(v-1) == 0 }
 
 func (lc *ListenConfig) settings() (settings, error) {
-	s := settings{ringEntries: 512, bufCount: 1024, bufSize: 8 << 10, spins: 1, keepAlive: lc.KeepAlive}
+	s := settings{ringEntries: 512, bufCount: 1024, bufSize: 8 << 10, spins: envInt("URINGNET_SPINS", 0), directWrite: os.Getenv("URINGNET_DIRECTWRITE") != "0", batchUsec: envInt("URINGNET_BATCH_USEC", 50), keepAlive: lc.KeepAlive}
 	if lc.RingEntries != 0 {
 		if !isPow2(lc.RingEntries) || lc.RingEntries < 8 || lc.RingEntries > 32768 {
 			return s, fmt.Errorf("uringnet: RingEntries %d: want a power of two in 8..32768", lc.RingEntries)
@@ -76,4 +80,12 @@ func (lc *ListenConfig) settings() (settings, error) {
 		s.keepAlive = 15 * time.Second
 	}
 	return s, nil
+}
+
+// envInt reads a tuning knob from the environment (benchmarks only).
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
 }

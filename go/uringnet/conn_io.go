@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"runtime"
+	"syscall"
 	"unsafe"
 )
 
@@ -102,6 +103,23 @@ func (c *conn) write(b []byte) (int, error) {
 		if len(chunk) > maxSend {
 			chunk = chunk[:maxSend]
 		}
+		if c.r.cfg.directWrite && c.r.sleeping.Load() && c.r.recentBatch.Load() <= 2 {
+			// The loop sleeps in the kernel and traffic is light: handing it
+			// this send would cost a wake-up and two thread switches. Try a non-blocking send(2)
+			// here instead; when the socket is full the ring takes over and
+			// parks us. When the loop is awake, the ring batches the send
+			// with others for free.
+			n, err := c.trySend(chunk)
+			total += n
+			b = b[n:]
+			if err != nil {
+				return total, err
+			}
+			if n == len(chunk) {
+				continue
+			}
+			chunk = chunk[n:]
+		}
 		n, err := c.sendPinned(chunk)
 		total += n
 		b = b[n:]
@@ -157,4 +175,29 @@ func (c *conn) close() error {
 	notify(c.wch)
 	c.r.submit(request{kind: reqCloseConn, c: c})
 	return nil
+}
+
+// trySend does one non-blocking send(2). It returns how much the kernel
+// took; EAGAIN is not an error (the ring takes over), others are.
+func (c *conn) trySend(p []byte) (int, error) {
+	c.fdmu.RLock()
+	defer c.fdmu.RUnlock()
+	if c.fd < 0 {
+		return 0, net.ErrClosed
+	}
+	for {
+		n, _, errno := syscall.Syscall6(syscall.SYS_SENDTO, uintptr(c.fd),
+			uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)),
+			syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL, 0, 0)
+		switch errno {
+		case 0:
+			return int(n), nil
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return 0, nil
+		default:
+			return 0, errno
+		}
+	}
 }

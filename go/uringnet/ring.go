@@ -24,21 +24,23 @@ type ring struct {
 	cfg    settings
 	wakeFD int // eventfd; written by any goroutine to wake the loop
 
-	qmu      sync.Mutex // protects reqs, bids and dead
-	reqs     []request  // work handed over by other goroutines
-	bids     []uint16   // recv buffers consumed by Read, to give back
-	dead     bool       // the loop has exited; submit refuses
-	sleeping atomic.Bool
-	starving atomic.Bool // some conn waits for buffers: returning them wakes the loop
+	qmu         sync.Mutex // protects reqs, bids and dead
+	reqs        []request  // work handed over by other goroutines
+	bids        []uint16   // recv buffers consumed by Read, to give back
+	dead        bool       // the loop has exited; submit refuses
+	sleeping    atomic.Bool
+	starving    atomic.Bool  // some conn waits for buffers: returning them wakes the loop
+	recentBatch atomic.Int32 // size of the loop's last CQE batch: a load gauge for Write
 
 	// Owned by the loop goroutine.
-	sr      *shim.Ring
-	slots   []endpoint // user_data slot -> endpoint; slot 0 unused
-	free    []uint32
-	live    int
-	pending []shim.Op // ops prepared by the loop, not yet copied into sr.Ops
-	ownBids []uint16  // buffers the loop itself gives back (torn-down conns)
-	starved []*conn   // conns whose multishot recv ended with -ENOBUFS
+	sr        *shim.Ring
+	slots     []endpoint // user_data slot -> endpoint; slot 0 unused
+	free      []uint32
+	live      int
+	pending   []shim.Op // ops prepared by the loop, not yet copied into sr.Ops
+	ownBids   []uint16  // buffers the loop itself gives back (torn-down conns)
+	starved   []*conn   // conns whose multishot recv ended with -ENOBUFS
+	lastBatch int       // CQEs the last run returned: sizes the next wait
 
 	statsMu sync.Mutex // protects stats
 	stats   shim.Stats // copied from sr after each run
@@ -145,7 +147,19 @@ func (r *ring) loop(first *listener, ready chan<- error) {
 		for first := true; first || len(r.pending) > 0; first = false {
 			k := copy(sr.Ops, r.pending)
 			r.pending = r.pending[:copy(r.pending, r.pending[k:])]
-			n, _ := sr.Run(k, nb, wait && len(r.pending) == 0)
+			waitNr := 0
+			// Only the first pass may sleep: the loop announced sleeping
+			// before it, and a wake-up consumed there is not repeated.
+			if wait && first && len(r.pending) == 0 {
+				// Batch under load: ask for about half of the last batch,
+				// bounded by batchUsec so a lone conn is never held back.
+				waitNr = max(1, r.lastBatch/2)
+			}
+			n, _ := sr.Run(k, nb, waitNr, r.cfg.batchUsec)
+			if n > 0 {
+				r.lastBatch = n
+				r.recentBatch.Store(int32(n))
+			}
 			nb = 0
 			got += n
 			r.dispatch(n)

@@ -20,7 +20,7 @@ int main(void)
 	if (lfd < 0)
 		goto err;
 	r->ops[0] = (struct un_op){ .user_data = 1, .fd = lfd, .kind = UN_OP_ACCEPT_MULTI };
-	un_ring_run(r, 1, 0, 0);
+	un_ring_run(r, 1, 0, 0, 0);
 	cfd = t_connect(port);
 	if (cfd < 0 || t_wait_for(r, 1, &cqe, 0)) {
 		fprintf(stderr, "no accept CQE\n");
@@ -33,7 +33,7 @@ int main(void)
 	sfd = cqe.res;
 
 	r->ops[0] = (struct un_op){ .user_data = 2, .fd = sfd, .kind = UN_OP_RECV_MULTI };
-	un_ring_run(r, 1, 0, 0);
+	un_ring_run(r, 1, 0, 0, 0);
 	for (int round = 0; round < 20; round++) {	/* more rounds than buffers: needs give-back */
 		uint16_t bid;
 
@@ -54,7 +54,7 @@ int main(void)
 		if (t_wait_for(r, 3, &cqe, 1) || cqe.res != sizeof(msg))
 			goto err;
 		r->bids[0] = bid;
-		un_ring_run(r, 0, 1, 0);
+		un_ring_run(r, 0, 1, 0, 0);
 		if (read(cfd, back, sizeof(back)) != sizeof(back) || memcmp(back, msg, sizeof(msg)))
 			goto err;
 	}

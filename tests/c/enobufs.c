@@ -23,7 +23,7 @@ int main(void)
 	if (lfd < 0 || cfd < 0 || sfd < 0)
 		goto err;
 	r->ops[0] = (struct un_op){ .user_data = 7, .fd = sfd, .kind = UN_OP_RECV_MULTI };
-	un_ring_run(r, 1, 0, 0);
+	un_ring_run(r, 1, 0, 0, 0);
 	for (;;) {
 		if (write(cfd, chunk, sizeof(chunk)) != sizeof(chunk) || t_wait_for(r, 7, &cqe, 0))
 			goto err;
@@ -42,7 +42,7 @@ int main(void)
 	if (r->stats.enobufs != 1)
 		goto err;
 	memcpy(r->bids, held, sizeof(held));
-	if (un_ring_run(r, 0, 2, 0) < 0)
+	if (un_ring_run(r, 0, 2, 0, 0) < 0)
 		goto err;
 	r->ops[0] = (struct un_op){ .user_data = 8, .fd = sfd, .kind = UN_OP_RECV_MULTI };
 	if (t_wait_for(r, 8, &cqe, 1) || cqe.res <= 0) {

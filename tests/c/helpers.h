@@ -63,7 +63,7 @@ static inline int t_connect(int port)
 static inline int t_wait_for(struct un_ring *r, uint64_t ud, struct un_cqe *out, unsigned nops)
 {
 	for (int pass = 0; pass < 1000; pass++) {
-		int n = un_ring_run(r, pass == 0 ? nops : 0, 0, 1);
+		int n = un_ring_run(r, pass == 0 ? nops : 0, 0, 1, 0);
 
 		if (n < 0)
 			return n;

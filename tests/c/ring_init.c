@@ -21,7 +21,7 @@ int main(void)
 		goto err;
 	}
 	/* an empty pass must not block or fail */
-	ret = un_ring_run(r, 0, 0, 0);
+	ret = un_ring_run(r, 0, 0, 0, 0);
 	if (ret < 0) {
 		fprintf(stderr, "empty run: %s\n", strerror(-ret));
 		goto err;

@@ -23,7 +23,7 @@ int main(void)
 
 		pthread_create(&th, NULL, waker, r);
 		while (r->stats.wakeups == before) {
-			ret = un_ring_run(r, 0, 0, 1);
+			ret = un_ring_run(r, 0, 0, 1, 0);
 			if (ret < 0) {
 				fprintf(stderr, "run: %s\n", strerror(-ret));
 				goto err;

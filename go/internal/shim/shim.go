@@ -119,14 +119,12 @@ func NewRing(p Params) (*Ring, error) {
 }
 
 // Run prepares Ops[:nops], returns Bids[:nbids] to the buffer ring, submits,
-// waits for a completion if wait is set, and fills CQEs. It returns how many
+// waits for a completion if waitNr > 0, and fills CQEs. It returns how many
 // CQEs are valid.
-func (r *Ring) Run(nops, nbids int, wait bool) (int, error) {
-	w := C.int(0)
-	if wait {
-		w = 1
-	}
-	n := C.un_ring_run(r.p, C.uint(nops), C.uint(nbids), w)
+//
+// waitNr > 1 asks to batch: wait up to batchUsec for waitNr CQEs, then for one.
+func (r *Ring) Run(nops, nbids, waitNr int, batchUsec int) (int, error) {
+	n := C.un_ring_run(r.p, C.uint(nops), C.uint(nbids), C.uint(waitNr), C.uint(batchUsec))
 	if n < 0 {
 		return 0, syscall.Errno(-n)
 	}
