@@ -127,7 +127,10 @@ func (l *listener) accept() (*conn, error) {
 			l.q[0] = acceptItem{}
 			l.q = l.q[1:]
 		}
-		rearm := l.needArm && len(l.q) < acceptQueueCap/2
+		// Re-arm a stopped multishot accept when the queue has drained (after
+		// a pause) or is empty. Not on the call that returns an error: as
+		// with package net, the caller's next Accept makes the next attempt.
+		rearm := l.needArm && item.err == nil && (!have || len(l.q) < acceptQueueCap/2)
 		if rearm {
 			l.needArm = false
 		}
