@@ -4,10 +4,13 @@ CC       ?= gcc
 BUILD    := build
 CSRC     := $(wildcard csrc/*.c)
 CTESTS   := $(patsubst tests/c/%.c,$(BUILD)/ctest/%,$(wildcard tests/c/*.c))
+# wake needs a second thread to run while the first blocks in io_uring_enter,
+# which valgrind's thread serialization does not allow: ASan only.
+VGTESTS  := $(filter-out $(BUILD)/vgtest/wake,$(patsubst tests/c/%.c,$(BUILD)/vgtest/%,$(wildcard tests/c/*.c)))
 CFLAGS   := -O1 -g -Wall -Wextra -Werror -Icsrc
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps test ctest vet gotest cgocheck demo bench clean
+.PHONY: all deps test ctest cvalgrind vet gotest demo bench stress clean
 
 all: deps
 	$(GO) build ./...
@@ -19,7 +22,7 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liburing-dev; \
 	fi
 
-test: deps ctest vet gotest
+test: deps ctest cvalgrind vet gotest
 
 # C tests under ASan+UBSan, one program per feature.
 ctest: $(CTESTS)
@@ -28,6 +31,15 @@ ctest: $(CTESTS)
 $(BUILD)/ctest/%: tests/c/%.c $(CSRC) csrc/uringnet.h tests/c/helpers.h | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANITIZE) -o $@ $< $(CSRC) -l:liburing.a -lpthread
+
+# The same C tests under valgrind memcheck: 0 errors, 0 definitely lost.
+cvalgrind: $(VGTESTS)
+	@echo "SKIP $(BUILD)/vgtest/wake under valgrind (needs two threads running at once; runs under ASan)"
+	@tests/c/run.sh $(foreach t,$(VGTESTS),"valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite $(t)")
+
+$(BUILD)/vgtest/%: tests/c/%.c $(CSRC) csrc/uringnet.h tests/c/helpers.h | deps
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -Wall -Wextra -Werror -Icsrc -o $@ $< $(CSRC) -l:liburing.a -lpthread
 
 vet: deps
 	$(GO) vet ./...
@@ -40,6 +52,11 @@ gotest: deps
 demo: deps
 	$(GO) build -o $(BUILD)/http-example ./examples/http
 	$(GO) run ./cmd/demo -server $(BUILD)/http-example
+
+# Long variants of the reliability suite (minutes) and a fuzzing run.
+stress: deps
+	URINGNET_STRESS=1 $(GO) test -count=1 -timeout 60m -v -run 'Integrity|Duplex|Churn|CloseRaces' ./go/uringnet/
+	$(GO) test -run XXX -fuzz FuzzConnOps -fuzztime 120s ./go/uringnet/
 
 bench: deps
 	$(GO) run ./cmd/uringbench

@@ -24,7 +24,8 @@ int un_bufs_setup(struct un_ring *r, unsigned count, unsigned size)
 	if (posix_memalign(&mem, (size_t)sysconf(_SC_PAGESIZE), ring_bytes))
 		return -ENOMEM;
 	r->br = mem;
-	r->bufs = malloc((size_t)count * size);
+	/* zeroed: no stale heap bytes, and defined for valgrind, which cannot see kernel writes */
+	r->bufs = calloc(count, size);
 	if (!r->bufs) {
 		free(r->br);
 		r->br = NULL;

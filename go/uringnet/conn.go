@@ -88,6 +88,9 @@ func (c *conn) complete(r *ring, k opKind, res int32, flags uint32) {
 	case opCancel:
 		c.inflight--
 	}
+	if c.inflight < 0 {
+		r.extra.stray.Add(1) // a CQE counted twice: must never happen
+	}
 	if c.closing && c.inflight == 0 {
 		r.teardownConn(c)
 	}

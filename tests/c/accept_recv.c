@@ -9,7 +9,7 @@ int main(void)
 {
 	struct un_ring *r;
 	struct un_cqe cqe;
-	int port, lfd, cfd = -1, sfd, ret;
+	int port = 0, lfd, cfd = -1, sfd, ret;
 	const char msg[] = "ping over io_uring";
 	char back[sizeof(msg)];
 

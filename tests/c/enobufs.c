@@ -10,7 +10,7 @@ int main(void)
 	struct un_ring *r;
 	struct un_cqe cqe;
 	uint16_t held[2];
-	int nheld = 0, port, lfd, cfd, sfd, ret;
+	int nheld = 0, port = 0, lfd, cfd = -1, sfd = -1, ret;
 	char chunk[100];
 
 	ret = t_ring(&r, 2);
@@ -18,9 +18,11 @@ int main(void)
 		return ret;
 	memset(chunk, 'x', sizeof(chunk));
 	lfd = t_listener(&port);
+	if (lfd < 0)
+		goto err;
 	cfd = t_connect(port);
 	sfd = accept(lfd, NULL, NULL);
-	if (lfd < 0 || cfd < 0 || sfd < 0)
+	if (cfd < 0 || sfd < 0)
 		goto err;
 	r->ops[0] = (struct un_op){ .user_data = 7, .fd = sfd, .kind = UN_OP_RECV_MULTI };
 	un_ring_run(r, 1, 0, 0, 0);

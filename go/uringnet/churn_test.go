@@ -1,0 +1,91 @@
+package uringnet
+
+import (
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/uringnet/uringnet/go/internal/shim"
+)
+
+// Connections opened and closed for a while: fds, goroutines, rings and RSS
+// come back to where they started.
+func TestChurnReleasesEverything(t *testing.T) {
+	requireUring(t)
+	dur := time.Duration(scale(5, 60)) * time.Second
+	baseG, baseFD := runtime.NumGoroutine(), openFDs(t)
+	runtime.GC()
+	debug.FreeOSMemory()
+	baseRSS := rssKB(t)
+
+	ln, err := (&ListenConfig{Require: true}).Listen(bg, "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go serveEcho(ln)
+	addr := ln.Addr().String()
+	total, rssMid := 0, 0
+	for start := time.Now(); time.Since(start) < dur; {
+		const batch = 500
+		var wg sync.WaitGroup
+		for i := 0; i < batch; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				c.Write([]byte("churn"))
+				if _, err := io.ReadFull(c, make([]byte, 5)); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if t.Failed() {
+			return
+		}
+		total += batch
+		if total == 10*batch {
+			runtime.GC()
+			rssMid = rssKB(t)
+		}
+	}
+	ln.Close()
+	waitFor(t, 10*time.Second, "rings released", func() bool { return shim.LiveRings() == 0 })
+	waitFor(t, 10*time.Second, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= baseG })
+	waitFor(t, 10*time.Second, "fds back to baseline", func() bool { return openFDs(t) <= baseFD })
+	runtime.GC()
+	debug.FreeOSMemory()
+	endRSS := rssKB(t)
+	t.Logf("%d conns opened and closed in %v; RSS %d KiB at start, %d KiB after 5000 conns, %d KiB at end",
+		total, dur, baseRSS, rssMid, endRSS)
+	if rssMid > 0 && endRSS > rssMid+32<<10 {
+		t.Fatalf("RSS grew from %d KiB to %d KiB while churning", rssMid, endRSS)
+	}
+}
+
+func rssKB(t *testing.T) int {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skipf("SKIP: no /proc/self/status: %v", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			n, _ := strconv.Atoi(strings.Fields(line)[1])
+			return n
+		}
+	}
+	return 0
+}
