@@ -24,6 +24,12 @@ type ListenConfig struct {
 	// BufferCount*BufferSize (8 MiB by default) however many conns are idle.
 	BufferSize uint32
 
+	// Rings is how many rings (each with its own loop thread and buffer
+	// pool) the listener spreads its conns over, round robin. 1..64.
+	// Default 1: on a few cores one loop keeps up, and batching is best
+	// when completions share a ring. Raise it on many-core machines.
+	Rings int
+
 	// KeepAlive is the keep-alive period for accepted TCP conns, as in
 	// net.ListenConfig: 0 means the default (15 s), negative disables it.
 	KeepAlive time.Duration
@@ -38,6 +44,7 @@ type settings struct {
 	ringEntries uint32
 	bufCount    uint32
 	bufSize     uint32
+	rings       int
 	connBufs    int  // recv buffers one conn may hold before its recv pauses
 	spins       int  // empty loop passes before the loop sleeps in the kernel
 	directWrite bool // Write tries a non-blocking send(2) before using the ring
@@ -48,12 +55,28 @@ type settings struct {
 func isPow2(v uint32) bool { return v != 0 && v&(v-1) == 0 }
 
 func (lc *ListenConfig) settings() (settings, error) {
-	s := settings{ringEntries: 512, bufCount: 1024, bufSize: 8 << 10, spins: envInt("URINGNET_SPINS", 0), directWrite: os.Getenv("URINGNET_DIRECTWRITE") != "0", batchUsec: envInt("URINGNET_BATCH_USEC", 50), keepAlive: lc.KeepAlive}
+	s := settings{
+		ringEntries: 512,
+		bufCount:    1024,
+		bufSize:     8 << 10,
+		keepAlive:   lc.KeepAlive,
+		// Engine tuning; the environment overrides exist for benchmarks.
+		spins:       envInt("URINGNET_SPINS", 0),
+		directWrite: os.Getenv("URINGNET_DIRECTWRITE") != "0",
+		batchUsec:   envInt("URINGNET_BATCH_USEC", 50),
+	}
 	if lc.RingEntries != 0 {
 		if !isPow2(lc.RingEntries) || lc.RingEntries < 8 || lc.RingEntries > 32768 {
 			return s, fmt.Errorf("uringnet: RingEntries %d: want a power of two in 8..32768", lc.RingEntries)
 		}
 		s.ringEntries = lc.RingEntries
+	}
+	s.rings = 1
+	if lc.Rings != 0 {
+		if lc.Rings < 1 || lc.Rings > 64 {
+			return s, fmt.Errorf("uringnet: Rings %d: want 1..64", lc.Rings)
+		}
+		s.rings = lc.Rings
 	}
 	if lc.BufferCount != 0 {
 		if !isPow2(lc.BufferCount) || lc.BufferCount < 8 || lc.BufferCount > 32768 {

@@ -65,7 +65,7 @@ func listenUring(ctx context.Context, s settings, std *net.ListenConfig, network
 		return nil, &net.OpError{Op: "listen", Net: network, Addr: l.addr, Err: err}
 	}
 	l.fd = fd
-	if _, err := newRing(s, l); err != nil {
+	if err := startRings(s, l); err != nil {
 		syscall.Close(fd)
 		if l.unlink != "" {
 			os.Remove(l.unlink)
@@ -77,14 +77,42 @@ func listenUring(ctx context.Context, s settings, std *net.ListenConfig, network
 	return pub, nil
 }
 
+// startRings creates the listener's rings: the extra ones first, each held
+// by the listener until it closes, then the one that accepts.
+func startRings(s settings, l *listener) error {
+	release := func() {
+		for _, held := range l.extra {
+			held.submit(request{kind: reqRelease})
+		}
+	}
+	for i := 1; i < s.rings; i++ {
+		r, err := newRing(s, request{kind: reqHold})
+		if err != nil {
+			release()
+			return err
+		}
+		l.extra = append(l.extra, r)
+	}
+	if _, err := newRing(s, request{kind: reqAddListener, l: l}); err != nil {
+		release()
+		return err
+	}
+	return nil
+}
+
 // dupListenerFD returns a blocking close-on-exec duplicate of nl's socket.
-// Blocking matters: io_uring fails ops on O_NONBLOCK files with EAGAIN
-// instead of waiting for readiness.
 func dupListenerFD(nl net.Listener) (int, error) {
 	sc, ok := nl.(syscall.Conn)
 	if !ok {
 		return -1, fmt.Errorf("uringnet: %T has no descriptor", nl)
 	}
+	return dupFD(sc)
+}
+
+// dupFD returns a blocking close-on-exec duplicate of a package net socket.
+// Blocking matters: io_uring fails ops on O_NONBLOCK files with EAGAIN
+// instead of waiting for readiness.
+func dupFD(sc syscall.Conn) (int, error) {
 	rc, err := sc.SyscallConn()
 	if err != nil {
 		return -1, err
@@ -172,5 +200,12 @@ func (ln *Listener) SetDeadline(t time.Time) error {
 	return nil
 }
 
-// Stats returns the counters of the ring serving this listener.
-func (ln *Listener) Stats() Stats { return ln.l.r.snapshot() }
+// Stats returns the counters of the rings serving this listener, summed.
+func (ln *Listener) Stats() Stats {
+	var sum Stats
+	sum.add(ln.l.r.snapshot())
+	for _, r := range ln.l.extra {
+		sum.add(r.snapshot())
+	}
+	return sum
+}

@@ -15,7 +15,8 @@ import (
 // Locking: mu protects the fields after it. Loop-owned fields are touched
 // only by the ring's loop goroutine.
 type listener struct {
-	r       *ring
+	r       *ring   // the ring that accepts; set by that ring's loop at registration
+	extra   []*ring // more rings its conns are spread over, held until Close; set before r starts
 	fd      int
 	network string // "tcp" or "unix"
 	addr    net.Addr
@@ -24,6 +25,7 @@ type listener struct {
 
 	// Loop-owned.
 	slot        uint32
+	next        int // round-robin index into rings for the next conn
 	inflight    int
 	armed       bool
 	cancelAsked bool
@@ -81,9 +83,20 @@ func (l *listener) onAccept(r *ring, res int32, flags uint32) {
 		syscall.Close(int(res))
 		return
 	case res >= 0:
-		c := newConn(r, int(res), l.network)
-		r.register(c)
-		r.armRecv(c)
+		cr := r
+		if k := l.next % (1 + len(l.extra)); k > 0 {
+			cr = l.extra[k-1]
+		}
+		l.next++
+		c := newConn(cr, int(res), l.network)
+		if cr == r {
+			r.register(c)
+			r.armRecv(c)
+		} else {
+			// Held by this listener, so alive: the ring registers the
+			// conn before any op the conn's user may queue after it.
+			cr.submit(request{kind: reqAddConn, c: c})
+		}
 		item.c = c
 	case res == -int32(syscall.ECANCELED):
 	case res == -int32(syscall.ECONNABORTED), res == -int32(syscall.EINTR), res == -int32(syscall.EAGAIN):
@@ -187,8 +200,15 @@ func (r *ring) teardownListener(l *listener) {
 			it.c.mu.Lock()
 			it.c.closed = true
 			it.c.mu.Unlock()
-			r.closeConn(it.c)
+			if it.c.r == r {
+				r.closeConn(it.c)
+			} else {
+				it.c.r.submit(request{kind: reqCloseConn, c: it.c})
+			}
 		}
+	}
+	for _, other := range l.extra {
+		other.submit(request{kind: reqRelease})
 	}
 	close(l.done)
 }

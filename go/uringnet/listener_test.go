@@ -92,6 +92,8 @@ func TestConfigValidation(t *testing.T) {
 		{BufferCount: 3},
 		{BufferSize: 10},
 		{BufferSize: 1 << 30},
+		{Rings: -1},
+		{Rings: 1000},
 	}
 	for _, lc := range bad {
 		_, err := lc.Listen(bg, "tcp", "127.0.0.1:0")
@@ -190,4 +192,44 @@ func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// A listener with several rings spreads its conns over them, and releases
+// all of them when it and its conns close.
+func TestListenerRings(t *testing.T) {
+	requireUring(t)
+	ln, err := (&ListenConfig{Require: true, Rings: 3}).Listen(bg, "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go serveEcho(ln)
+	used := map[*ring]bool{}
+	var conns []net.Conn
+	for i := 0; i < 9; i++ {
+		if err := echoCheck(ln.Addr().String(), 100<<10, int64(i)); err != nil {
+			t.Fatal(err)
+		}
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	l := ln.(*Listener).l
+	for _, r := range append([]*ring{l.r}, l.extra...) {
+		used[r] = r.snapshot().CQEs > 0
+	}
+	if len(used) != 3 {
+		t.Fatalf("%d rings, want 3", len(used))
+	}
+	for r, busy := range used {
+		if !busy {
+			t.Fatalf("ring %p served nothing", r)
+		}
+	}
+	ln.Close()
+	for _, c := range conns {
+		c.Close()
+	}
+	waitFor(t, 10*time.Second, "all rings released", func() bool { return shim.LiveRings() == 0 })
 }

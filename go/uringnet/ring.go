@@ -36,7 +36,8 @@ type ring struct {
 	sr        *shim.Ring
 	slots     []endpoint // user_data slot -> endpoint; slot 0 unused
 	free      []uint32
-	live      int
+	live      int       // registered endpoints
+	holds     int       // owners keeping an idle ring alive (a listener's extra rings)
 	pending   []shim.Op // ops prepared by the loop, not yet copied into sr.Ops
 	ownBids   []uint16  // buffers the loop itself gives back (torn-down conns)
 	starved   []*conn   // conns whose multishot recv ended with -ENOBUFS
@@ -72,7 +73,11 @@ func userData(slot uint32, k opKind) uint64 { return uint64(slot)<<8 | uint64(k)
 type reqKind uint8
 
 const (
-	reqArmAccept reqKind = iota + 1
+	reqAddListener reqKind = iota + 1 // register, arm the multishot accept
+	reqAddConn                        // register, arm the multishot recv
+	reqHold                           // keep the ring alive while idle
+	reqRelease                        // undo reqHold
+	reqArmAccept
 	reqCloseListener
 	reqArmRecv
 	reqSend
@@ -89,20 +94,20 @@ type request struct {
 	n    uint32  // reqSend: length
 }
 
-// newRing starts a ring whose first endpoint is l. It returns once the ring
-// exists (or failed to be created).
-func newRing(cfg settings, l *listener) (*ring, error) {
+// newRing starts a ring and applies first on it before anything else, so
+// the ring has something to live for (a listener, a conn, or a hold). It
+// returns once the ring exists (or failed to be created).
+func newRing(cfg settings, first request) (*ring, error) {
 	r := &ring{cfg: cfg, slots: make([]endpoint, 1, 64)}
-	l.r = r
 	ready := make(chan error, 1)
-	go r.loop(l, ready)
+	go r.loop(first, ready)
 	if err := <-ready; err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
-func (r *ring) loop(first *listener, ready chan<- error) {
+func (r *ring) loop(first request, ready chan<- error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	sr, err := shim.NewRing(shim.Params{
@@ -117,8 +122,7 @@ func (r *ring) loop(first *listener, ready chan<- error) {
 	}
 	r.sr = sr
 	r.wakeFD = sr.WakeFD
-	r.register(first)
-	r.armAccept(first)
+	r.apply(&first)
 	ready <- nil
 
 	var reqs []request
@@ -176,7 +180,7 @@ func (r *ring) loop(first *listener, ready chan<- error) {
 		r.statsMu.Lock()
 		r.stats = sr.Stats()
 		r.statsMu.Unlock()
-		if r.live == 0 && len(r.pending) == 0 {
+		if r.live == 0 && r.holds == 0 && len(r.pending) == 0 {
 			break
 		}
 	}
@@ -285,6 +289,18 @@ func (r *ring) rearmStarved() {
 
 func (r *ring) apply(q *request) {
 	switch q.kind {
+	case reqAddListener:
+		q.l.r = r
+		r.register(q.l)
+		r.armAccept(q.l)
+	case reqAddConn:
+		q.c.r = r // already r, unless the ring was started for this conn
+		r.register(q.c)
+		r.armRecv(q.c)
+	case reqHold:
+		r.holds++
+	case reqRelease:
+		r.holds--
 	case reqArmAccept:
 		r.armAccept(q.l)
 	case reqCloseListener:
@@ -316,4 +332,14 @@ func (r *ring) snapshot() Stats {
 	s := r.stats
 	r.statsMu.Unlock()
 	return Stats{s.Enters, s.SQEs, s.CQEs, s.Wakeups, s.ENOBUFS, s.Overflows, s.BufsReturned}
+}
+
+func (s *Stats) add(o Stats) {
+	s.Enters += o.Enters
+	s.SQEs += o.SQEs
+	s.CQEs += o.CQEs
+	s.Wakeups += o.Wakeups
+	s.ENOBUFS += o.ENOBUFS
+	s.Overflows += o.Overflows
+	s.BufsReturned += o.BufsReturned
 }

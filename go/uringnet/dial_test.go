@@ -1,0 +1,128 @@
+package uringnet
+
+import (
+	"errors"
+	"io"
+	"net"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/uringnet/uringnet/go/internal/shim"
+)
+
+func TestDialEcho(t *testing.T) {
+	requireUring(t)
+	for _, tc := range []struct{ network, address string }{
+		{"tcp", "127.0.0.1:0"},
+		{"tcp6", "[::1]:0"},
+		{"unix", filepath.Join(t.TempDir(), "d.sock")},
+	} {
+		t.Run(tc.network, func(t *testing.T) {
+			std, err := net.Listen(tc.network, tc.address)
+			if err != nil {
+				t.Skipf("SKIP: %s unavailable here: %v", tc.network, err)
+			}
+			defer std.Close()
+			go serveEcho(std)
+			c, err := (&Dialer{Require: true, Timeout: 5 * time.Second}).Dial(tc.network, std.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if _, ok := c.(*Conn); !ok {
+				t.Fatalf("Dial returned %T", c)
+			}
+			if c.RemoteAddr().String() != std.Addr().String() {
+				t.Fatalf("RemoteAddr %v, want %v", c.RemoteAddr(), std.Addr())
+			}
+			msg := make([]byte, 300<<10)
+			for i := range msg {
+				msg[i] = byte(i)
+			}
+			go c.Write(msg)
+			got := make([]byte, len(msg))
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if _, err := io.ReadFull(c, got); err != nil {
+				t.Fatal(err)
+			}
+			for i := range got {
+				if got[i] != msg[i] {
+					t.Fatalf("byte %d differs", i)
+				}
+			}
+		})
+	}
+}
+
+// uring on both ends: a uringnet client talking to a uringnet server.
+func TestDialToUringListener(t *testing.T) {
+	ln := newTestListener(t, nil)
+	go serveEcho(ln)
+	for i := 0; i < 20; i++ {
+		c, err := Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte("ping"))
+		buf := make([]byte, 4)
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping" {
+			t.Fatalf("%q %v", buf, err)
+		}
+		c.Close()
+	}
+}
+
+func TestDialErrors(t *testing.T) {
+	requireUring(t)
+	_, err := Dial("udp", "127.0.0.1:1")
+	checkOpError(t, err, "dial", nil)
+	// A port nobody listens on: refused, as with package net.
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := l.Addr().String()
+	l.Close()
+	_, err = Dial("tcp", addr)
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("dial to a closed port: %v", err)
+	}
+	checkOpError(t, err, "dial", nil)
+	_, err = (&Dialer{Timeout: time.Nanosecond}).Dial("tcp", "127.0.0.1:9")
+	if err == nil {
+		t.Fatal("a 1ns timeout succeeded")
+	}
+}
+
+// The shared dial ring goes away with its last conn, and a later Dial
+// starts another.
+func TestDialRingLifetime(t *testing.T) {
+	ln := newTestListener(t, nil)
+	go serveEcho(ln)
+	for round := 0; round < 3; round++ {
+		c, err := Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		waitFor(t, 10*time.Second, "dial ring released", func() bool { return shim.LiveRings() == 1 })
+	}
+}
+
+func TestDialFallback(t *testing.T) {
+	t.Setenv(EnvVar, "off")
+	std, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer std.Close()
+	c, err := Dial("tcp", std.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, ok := c.(*net.TCPConn); !ok {
+		t.Fatalf("with URINGNET=off Dial returned %T", c)
+	}
+	_, err = (&Dialer{Require: true}).Dial("tcp", std.Addr().String())
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Require with URINGNET=off: %v", err)
+	}
+}
