@@ -278,6 +278,9 @@ func (r *ring) unregister(slot uint32) {
 	r.live--
 }
 
+// rearmStarved re-arms every conn whose recv found the pool empty. Re-arming
+// only as many as buffers came back stalls: a re-armed conn with nothing
+// to receive takes no buffer and returns none, and the rest wait forever.
 func (r *ring) rearmStarved() {
 	for _, c := range r.starved {
 		c.starved = false
