@@ -7,7 +7,7 @@ CTESTS   := $(patsubst tests/c/%.c,$(BUILD)/ctest/%,$(wildcard tests/c/*.c))
 # wake needs a second thread to run while the first blocks in io_uring_enter,
 # which valgrind's thread serialization does not allow: ASan only.
 VGTESTS  := $(filter-out $(BUILD)/vgtest/wake,$(patsubst tests/c/%.c,$(BUILD)/vgtest/%,$(wildcard tests/c/*.c)))
-CFLAGS   := -O1 -g -Wall -Wextra -Werror -Icsrc
+CFLAGS   := -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Icsrc
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 .PHONY: all deps test ctest cvalgrind vet gotest demo bench stress clean
@@ -39,7 +39,7 @@ cvalgrind: $(VGTESTS)
 
 $(BUILD)/vgtest/%: tests/c/%.c $(CSRC) csrc/uringnet.h tests/c/helpers.h | deps
 	@mkdir -p $(dir $@)
-	$(CC) -O1 -g -Wall -Wextra -Werror -Icsrc -o $@ $< $(CSRC) -l:liburing.a -lpthread
+	$(CC) $(CFLAGS) -o $@ $< $(CSRC) -l:liburing.a -lpthread
 
 vet: deps
 	$(GO) vet ./...

@@ -22,13 +22,14 @@ type conn struct {
 
 	// Loop-owned.
 	slot          uint32
-	inflight      int  // ops whose last CQE has not arrived
-	recvArmed     bool // a multishot recv is in flight
-	recvCancelled bool // a cancel for it is in flight (pause)
-	starved       bool // on r.starved
-	closing       bool // Close was applied; teardown when inflight == 0
-	sending       bool // a send op is in flight
-	sendCancelled bool // deadline cancel asked: report, don't continue
+	inflight      int    // ops whose last CQE has not arrived
+	recvArmed     bool   // a multishot recv is in flight
+	recvCancelled bool   // a cancel for it is in flight (pause)
+	starved       bool   // on r.starved
+	closing       bool   // Close was applied; teardown when inflight == 0
+	sending       bool   // a send op is in flight
+	sendCancelled bool   // deadline cancel asked: report, don't continue
+	sendKind      uint32 // shim.OpSend, or shim.OpSplice (sendAddr is then the pipe fd)
 	sendAddr      uintptr
 	sendLeft      uint32
 	sendTotal     int
@@ -167,21 +168,21 @@ func (c *conn) setReadErr(err error) {
 // maxSend bounds one send SQE (its length is 32 bits).
 const maxSend = 1 << 30
 
-func (r *ring) startSend(c *conn, addr uintptr, n uint32) {
+func (r *ring) startSend(c *conn, kind uint32, addr uintptr, n uint32) {
 	if c.closing {
 		c.finishSend(net.ErrClosed)
 		return
 	}
 	c.sending = true
 	c.sendCancelled = false
-	c.sendAddr, c.sendLeft, c.sendTotal = addr, n, 0
+	c.sendKind, c.sendAddr, c.sendLeft, c.sendTotal = kind, addr, n, 0
 	r.issueSend(c)
 }
 
 func (r *ring) issueSend(c *conn) {
 	c.inflight++
 	r.addOp(shim.Op{UserData: userData(c.slot, opSend), Addr: uint64(c.sendAddr),
-		Len: c.sendLeft, FD: int32(c.fd), Kind: shim.OpSend})
+		Len: c.sendLeft, FD: int32(c.fd), Kind: c.sendKind})
 }
 
 func (r *ring) cancelSend(c *conn) {
@@ -197,7 +198,9 @@ func (c *conn) onSend(r *ring, res int32) {
 	c.inflight--
 	if res > 0 {
 		c.sendTotal += int(res)
-		c.sendAddr += uintptr(res)
+		if c.sendKind == shim.OpSend {
+			c.sendAddr += uintptr(res)
+		}
 		c.sendLeft -= uint32(res)
 	}
 	switch {

@@ -138,6 +138,12 @@ func (c *conn) sendPinned(chunk []byte) (int, error) {
 	if !c.r.submit(request{kind: reqSend, c: c, addr: uintptr(unsafe.Pointer(&chunk[0])), n: uint32(len(chunk))}) {
 		return 0, net.ErrClosed
 	}
+	return c.waitSend()
+}
+
+// waitSend parks until the loop reports the current send (or splice)
+// finished, asking the loop to cancel it once the write deadline passes.
+func (c *conn) waitSend() (int, error) {
 	cancelAsked := false
 	for {
 		c.mu.Lock()

@@ -7,7 +7,7 @@
 package shim
 
 /*
-#cgo CFLAGS: -O2 -Wall -I${SRCDIR}/../../../csrc
+#cgo CFLAGS: -O2 -Wall -D_GNU_SOURCE -I${SRCDIR}/../../../csrc
 #cgo LDFLAGS: -l:liburing.a
 #include <stdlib.h>
 #include "uringnet.h"
@@ -30,6 +30,7 @@ const (
 	OpCancelFD    = C.UN_OP_CANCEL_FD
 	OpShutdown    = C.UN_OP_SHUTDOWN
 	OpClose       = C.UN_OP_CLOSE
+	OpSplice      = C.UN_OP_SPLICE
 )
 
 // CQE flag bits.

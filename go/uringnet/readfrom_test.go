@@ -1,0 +1,150 @@
+package uringnet
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func tempFile(t testing.TB, size int) (string, []byte) {
+	data := make([]byte, size)
+	rand.Read(data)
+	path := filepath.Join(t.TempDir(), "data")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path, data
+}
+
+func TestReadFromFileSplices(t *testing.T) {
+	ln := newTestListener(t, nil)
+	s, c := pair(t, ln)
+	path, data := tempFile(t, 5<<20+123)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got := make(chan []byte, 1)
+	go func() {
+		b, _ := io.ReadAll(io.LimitReader(c, int64(len(data))))
+		got <- b
+	}()
+	before := ln.Stats().SQEs
+	n, err := io.Copy(s, f) // uses (*Conn).ReadFrom
+	if err != nil || n != int64(len(data)) {
+		t.Fatalf("io.Copy: %d, %v", n, err)
+	}
+	if b := <-got; !bytes.Equal(b, data) {
+		t.Fatal("file bytes differ")
+	}
+	// One splice op per 64 KiB chunk (more if short), no buffer copies.
+	if ops := ln.Stats().SQEs - before; ops < uint64(len(data)/spliceChunk) {
+		t.Fatalf("%d SQEs for %d bytes: the splice path was not taken", ops, len(data))
+	}
+}
+
+func TestReadFromLimitedAndOtherReaders(t *testing.T) {
+	ln := newTestListener(t, nil)
+	s, c := pair(t, ln)
+	path, data := tempFile(t, 300<<10)
+	f, _ := os.Open(path)
+	defer f.Close()
+	lr := &io.LimitedReader{R: f, N: 100 << 10}
+	n, err := s.ReadFrom(lr)
+	if err != nil || n != 100<<10 || lr.N != 0 {
+		t.Fatalf("limited: %d, %v, N=%d", n, err, lr.N)
+	}
+	n, err = s.ReadFrom(strings.NewReader("tail")) // not a file: plain copy
+	if err != nil || n != 4 {
+		t.Fatalf("strings.Reader: %d %v", n, err)
+	}
+	want := append(append([]byte{}, data[:100<<10]...), "tail"...)
+	got := make([]byte, len(want))
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("peer got %d bytes, %v", len(got), err)
+	}
+}
+
+func TestReadFromAfterClose(t *testing.T) {
+	ln := newTestListener(t, nil)
+	s, _ := pair(t, ln)
+	path, _ := tempFile(t, 1<<20)
+	f, _ := os.Open(path)
+	defer f.Close()
+	s.Close()
+	_, err := s.ReadFrom(f)
+	checkOpError(t, err, "readfrom", net.ErrClosed)
+}
+
+func TestServeFileOverUring(t *testing.T) {
+	ln := newTestListener(t, nil)
+	path, data := tempFile(t, 2<<20)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, path)
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
+	resp, err := http.Get("http://" + ln.Addr().String() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || !bytes.Equal(b, data) {
+		t.Fatalf("ServeFile: %d bytes, %v", len(b), err)
+	}
+}
+
+func TestSyscallConnAndFile(t *testing.T) {
+	ln := newTestListener(t, nil)
+	s, c := pair(t, ln)
+	rc, err := s.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sndbuf int
+	if err := rc.Control(func(fd uintptr) {
+		sndbuf, _ = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF)
+	}); err != nil || sndbuf <= 0 {
+		t.Fatalf("Control: %v, SO_SNDBUF %d", err, sndbuf)
+	}
+	if err := rc.Read(func(uintptr) bool { return true }); err == nil || !strings.Contains(err.Error(), "not supported") {
+		t.Fatalf("RawConn.Read: %v, want a clear not-supported error", err)
+	}
+	checkOpError(t, rc.Write(func(uintptr) bool { return true }), "raw-write", errRawIO)
+
+	f, err := s.File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("via file"))
+	f.Close()
+	buf := make([]byte, 8)
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "via file" {
+		t.Fatalf("write through File(): %q %v", buf, err)
+	}
+	// The conn still works after the copy is closed.
+	s.Write([]byte("!"))
+	if _, err := io.ReadFull(c, buf[:1]); err != nil || buf[0] != '!' {
+		t.Fatalf("conn after File().Close: %v", err)
+	}
+	s.Close()
+	if _, err := s.SyscallConn(); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("SyscallConn after Close: %v", err)
+	}
+	if _, err := s.File(); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("File after Close: %v", err)
+	}
+}
