@@ -1,12 +1,17 @@
 #!/bin/bash
-# Runs `go test -v` with the given arguments, printing only each test's
-# result line, every SKIP with its reason, and failures in full.
+# Runs `go test -v` with the given arguments, printing each failure, every
+# SKIP with its reason, and package results. On failure the whole log is kept
+# in build/gotest-failure.log and its tail is printed.
 set -o pipefail
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-go test -v "$@" 2>&1 | tee "$log" | grep -E '^(ok|FAIL|panic:|--- FAIL|--- SKIP|    --- SKIP|    --- FAIL)|SKIP:|_test.go:[0-9]+:|^fatal error' 
+mkdir -p build
+log=build/gotest.log
+go test -v "$@" >"$log" 2>&1
 rc=$?
-# grep exits 1 when nothing matched; only go test's status counts
-rc=${PIPESTATUS[0]}
+grep -E '^(ok|FAIL|panic:|--- FAIL|--- SKIP|    --- SKIP|    --- FAIL)|SKIP:|^fatal error' "$log"
 echo "go test: $(grep -c -- '--- PASS' "$log") passed, $(grep -c -- '--- SKIP' "$log") skipped, $(grep -c -- '--- FAIL' "$log") failed"
+if [ "$rc" -ne 0 ]; then
+	cp "$log" build/gotest-failure.log
+	echo "--- tail of build/gotest-failure.log:"
+	tail -n 150 "$log"
+fi
 exit "$rc"

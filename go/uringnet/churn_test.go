@@ -71,7 +71,9 @@ func TestChurnReleasesEverything(t *testing.T) {
 	endRSS := rssKB(t)
 	t.Logf("%d conns opened and closed in %v; RSS %d KiB at start, %d KiB after 5000 conns, %d KiB at end",
 		total, dur, baseRSS, rssMid, endRSS)
-	if rssMid > 0 && endRSS > rssMid+32<<10 {
+	if raceEnabled {
+		t.Log("RSS not checked under -race (shadow memory grows with goroutines)")
+	} else if rssMid > 0 && endRSS > rssMid+32<<10 {
 		t.Fatalf("RSS grew from %d KiB to %d KiB while churning", rssMid, endRSS)
 	}
 }

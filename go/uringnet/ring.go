@@ -181,14 +181,24 @@ func (r *ring) loop(first request, ready chan<- error) {
 		r.statsMu.Lock()
 		r.stats = sr.Stats()
 		r.statsMu.Unlock()
-		if r.live == 0 && r.holds == 0 && len(r.pending) == 0 {
+		if r.live == 0 && r.holds == 0 && len(r.pending) == 0 && r.retire() {
 			break
 		}
 	}
-	r.qmu.Lock()
-	r.dead = true
-	r.qmu.Unlock()
 	sr.Close() // r.sr stays set: its buffer view is read-only and no conn has queued buffers left
+}
+
+// retire marks the ring dead if nothing was handed over since the last
+// pass; from then on submit refuses. Deciding under qmu matters: a request
+// accepted after the loop's last look would never be applied.
+func (r *ring) retire() bool {
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
+	if len(r.reqs) > 0 || len(r.bids) > 0 {
+		return false
+	}
+	r.dead = true
+	return true
 }
 
 // dispatch hands the first n CQEs to their endpoints.

@@ -1,0 +1,5 @@
+//go:build !race
+
+package uringnet
+
+const raceEnabled = false
