@@ -61,3 +61,26 @@ int un_probe(char *why, unsigned why_len)
 	un_ring_exit(r);
 	return ret;
 }
+
+int un_describe(struct un_info *info)
+{
+	struct un_params p = { .sq_entries = 4, .buf_count = 4, .buf_size = 64, .batch = 4 };
+	struct io_uring_probe *probe;
+	struct un_ring *r;
+	int ret;
+
+	memset(info, 0, sizeof(*info));
+	ret = un_ring_init(&r, &p);
+	if (ret)
+		return ret;
+	info->setup_flags = r->setup_flags;
+	info->features = r->ring.features;
+	probe = io_uring_get_probe_ring(&r->ring);
+	if (probe) {
+		for (unsigned op = 0; op < sizeof(info->ops); op++)
+			info->ops[op] = io_uring_opcode_supported(probe, (int)op) ? 1 : 0;
+		io_uring_free_probe(probe);
+	}
+	un_ring_exit(r);
+	return 0;
+}

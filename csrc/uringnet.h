@@ -128,6 +128,15 @@ static inline unsigned char *un_buf(const struct un_ring *r, unsigned bid)
  */
 int un_probe(char *why, unsigned why_len);
 
+/* What a ring on this kernel gets: for diagnostics. */
+struct un_info {
+	unsigned setup_flags;		/* IORING_SETUP_* the engine's ring got */
+	unsigned features;		/* IORING_FEAT_* */
+	unsigned char ops[64];		/* ops[IORING_OP_x] != 0: supported */
+};
+/* Fills *info from a throwaway ring. Returns 0 or -errno. */
+int un_describe(struct un_info *info);
+
 /* buffer ring (bufring.c) */
 int un_bufs_setup(struct un_ring *r, unsigned count, unsigned size);
 void un_bufs_free(struct un_ring *r);

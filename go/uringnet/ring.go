@@ -2,6 +2,7 @@ package uringnet
 
 import (
 	"runtime"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -21,6 +22,7 @@ import (
 // it count in live. When the last one is torn down (after its last CQE), the
 // loop frees the ring and exits.
 type ring struct {
+	id     uint64 // for Stats; set once at start
 	cfg    settings
 	wakeFD int // eventfd; written by any goroutine to wake the loop
 
@@ -43,9 +45,10 @@ type ring struct {
 	starved   []*conn   // conns whose multishot recv ended with -ENOBUFS
 	lastBatch int       // CQEs the last run returned: sizes the next wait
 
-	statsMu sync.Mutex // protects stats
-	stats   shim.Stats // copied from sr after each run
-	extra   ringCounters
+	statsMu   sync.Mutex // protects stats and endpoints
+	stats     shim.Stats // copied from sr after each run
+	endpoints int        // copied from live after each run
+	extra     ringCounters
 }
 
 type ringCounters struct {
@@ -108,6 +111,44 @@ func newRing(cfg settings, first request) (*ring, error) {
 	return r, nil
 }
 
+// liveRings lists running rings, for AllStats.
+var liveRings struct {
+	sync.Mutex
+	next uint64
+	m    map[*ring]uint64 // ring -> id
+}
+
+func trackRing(r *ring, alive bool) {
+	liveRings.Lock()
+	defer liveRings.Unlock()
+	if liveRings.m == nil {
+		liveRings.m = map[*ring]uint64{}
+	}
+	if alive {
+		liveRings.next++
+		liveRings.m[r] = liveRings.next
+		r.id = liveRings.next
+	} else {
+		delete(liveRings.m, r)
+	}
+}
+
+// AllStats returns a snapshot of every running ring's counters, oldest first.
+func AllStats() []Stats {
+	liveRings.Lock()
+	rs := make([]*ring, 0, len(liveRings.m))
+	for r := range liveRings.m {
+		rs = append(rs, r)
+	}
+	liveRings.Unlock()
+	out := make([]Stats, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, r.snapshot())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Ring < out[j].Ring })
+	return out
+}
+
 func (r *ring) loop(first request, ready chan<- error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -124,6 +165,7 @@ func (r *ring) loop(first request, ready chan<- error) {
 	r.sr = sr
 	r.wakeFD = sr.WakeFD
 	r.apply(&first)
+	trackRing(r, true)
 	ready <- nil
 
 	var reqs []request
@@ -180,11 +222,13 @@ func (r *ring) loop(first request, ready chan<- error) {
 		}
 		r.statsMu.Lock()
 		r.stats = sr.Stats()
+		r.endpoints = r.live
 		r.statsMu.Unlock()
 		if r.live == 0 && r.holds == 0 && len(r.pending) == 0 && r.retire() {
 			break
 		}
 	}
+	trackRing(r, false)
 	sr.Close() // r.sr stays set: its buffer view is read-only and no conn has queued buffers left
 }
 
@@ -332,8 +376,11 @@ func (r *ring) apply(q *request) {
 	}
 }
 
-// Stats is a snapshot of one ring's counters.
+// Stats is a snapshot of one ring's counters (or a sum of several).
 type Stats struct {
+	Ring         uint64 // which ring (0 in sums)
+	Endpoints    int    // listeners and conns registered on it
+	GoWakes      uint64 // times another goroutine woke the sleeping loop
 	Enters       uint64 // io_uring_enter calls
 	SQEs         uint64 // SQEs submitted
 	CQEs         uint64 // CQEs reaped
@@ -347,10 +394,15 @@ func (r *ring) snapshot() Stats {
 	r.statsMu.Lock()
 	s := r.stats
 	r.statsMu.Unlock()
-	return Stats{s.Enters, s.SQEs, s.CQEs, s.Wakeups, s.ENOBUFS, s.Overflows, s.BufsReturned}
+	st := Stats{Ring: r.id, Endpoints: r.endpoints, GoWakes: r.extra.wakes.Load()}
+	st.Enters, st.SQEs, st.CQEs, st.Wakeups = s.Enters, s.SQEs, s.CQEs, s.Wakeups
+	st.ENOBUFS, st.Overflows, st.BufsReturned = s.ENOBUFS, s.Overflows, s.BufsReturned
+	return st
 }
 
 func (s *Stats) add(o Stats) {
+	s.Endpoints += o.Endpoints
+	s.GoWakes += o.GoWakes
 	s.Enters += o.Enters
 	s.SQEs += o.SQEs
 	s.CQEs += o.CQEs

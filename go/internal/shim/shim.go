@@ -167,3 +167,41 @@ func Probe() (syscall.Errno, string) {
 
 // LiveRings counts rings created and not yet closed in this process.
 func LiveRings() int { return int(C.un_live_rings()) }
+
+// Info describes what a ring on this kernel gets.
+type Info struct {
+	SetupFlags uint32
+	Features   uint32
+	Ops        [64]bool // indexed by IORING_OP_* number
+}
+
+// Setup flag and feature bits named by Describe's users.
+const (
+	SetupSingleIssuer = C.IORING_SETUP_SINGLE_ISSUER
+	SetupCoopTaskrun  = C.IORING_SETUP_COOP_TASKRUN
+	FeatNoDrop        = C.IORING_FEAT_NODROP
+	FeatFastPoll      = C.IORING_FEAT_FAST_POLL
+	FeatExtArg        = C.IORING_FEAT_EXT_ARG
+)
+
+// OpNames names the opcodes the engine uses, by IORING_OP_* number.
+var OpNames = map[int]string{
+	C.IORING_OP_ACCEPT: "ACCEPT", C.IORING_OP_RECV: "RECV", C.IORING_OP_SEND: "SEND",
+	C.IORING_OP_ASYNC_CANCEL: "ASYNC_CANCEL", C.IORING_OP_READ: "READ",
+	C.IORING_OP_SHUTDOWN: "SHUTDOWN", C.IORING_OP_CLOSE: "CLOSE",
+	C.IORING_OP_SPLICE: "SPLICE", C.IORING_OP_SEND_ZC: "SEND_ZC",
+}
+
+// Describe creates a throwaway ring and reports what it got.
+func Describe() (Info, error) {
+	var ci C.struct_un_info
+	// &ci is a Go pointer used only for the duration of the call.
+	if ret := C.un_describe(&ci); ret < 0 {
+		return Info{}, syscall.Errno(-ret)
+	}
+	info := Info{SetupFlags: uint32(ci.setup_flags), Features: uint32(ci.features)}
+	for i := range info.Ops {
+		info.Ops[i] = ci.ops[i] != 0
+	}
+	return info, nil
+}
