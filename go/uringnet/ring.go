@@ -392,9 +392,9 @@ type Stats struct {
 
 func (r *ring) snapshot() Stats {
 	r.statsMu.Lock()
-	s := r.stats
+	s, endpoints := r.stats, r.endpoints
 	r.statsMu.Unlock()
-	st := Stats{Ring: r.id, Endpoints: r.endpoints, GoWakes: r.extra.wakes.Load()}
+	st := Stats{Ring: r.id, Endpoints: endpoints, GoWakes: r.extra.wakes.Load()}
 	st.Enters, st.SQEs, st.CQEs, st.Wakeups = s.Enters, s.SQEs, s.CQEs, s.Wakeups
 	st.ENOBUFS, st.Overflows, st.BufsReturned = s.ENOBUFS, s.Overflows, s.BufsReturned
 	return st
