@@ -10,7 +10,7 @@ VGTESTS  := $(filter-out $(BUILD)/vgtest/wake,$(patsubst tests/c/%.c,$(BUILD)/vg
 CFLAGS   := -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Icsrc
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps test ctest cvalgrind vet gotest demo bench stress clean
+.PHONY: all deps test ctest cvalgrind vet gotest demo bench bench-static stress clean
 
 all: deps
 	$(GO) build ./...
@@ -58,8 +58,19 @@ stress: deps
 	URINGNET_STRESS=1 $(GO) test -count=1 -timeout 60m -v -run 'Integrity|Duplex|Churn|CloseRaces' ./go/uringnet/
 	$(GO) test -run XXX -fuzz FuzzConnOps -fuzztime 120s ./go/uringnet/
 
+# Side-by-side benchmarks (uring vs std in one run); feed to benchstat.
 bench: deps
-	$(GO) run ./cmd/uringbench
+	$(GO) test -run XXX -bench . -benchtime 2s -count 3 ./go/uringnet/
+
+# Static binaries (liburing and libc linked in) for machines without Go or
+# liburing: build/dev/{echo,echoload} plus tests/bench/scale.sh. echoload is
+# an external closed-loop epoll echo load generator; point ECHOLOAD_SRC at it.
+ECHOLOAD_SRC ?= ../shared/bench/echoload.c
+bench-static: deps
+	@mkdir -p $(BUILD)/dev
+	CGO_ENABLED=1 $(GO) build -tags netgo,osusergo -ldflags '-extldflags "-static"' -o $(BUILD)/dev/echo ./examples/echo
+	$(CC) -O2 -pthread -static -o $(BUILD)/dev/echoload $(ECHOLOAD_SRC)
+	cp tests/bench/scale.sh $(BUILD)/dev/
 
 clean:
 	rm -rf $(BUILD)

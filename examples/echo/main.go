@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"io"
 	"log"
@@ -14,9 +15,10 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:7000", "listen address host:port")
 	mode := flag.String("net", "uring", "uring or std")
+	rings := flag.Int("rings", 1, "io_uring rings to spread conns over (uring mode)")
 	flag.Parse()
 
-	ln, err := listen(*mode, *addr)
+	ln, err := listen(*mode, *addr, *rings)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -33,11 +35,12 @@ func main() {
 	}
 }
 
-func listen(mode, addr string) (net.Listener, error) {
+func listen(mode, addr string, rings int) (net.Listener, error) {
 	if mode == "std" {
 		return net.Listen("tcp", addr)
 	}
-	return uringnet.Listen("tcp", addr)
+	lc := uringnet.ListenConfig{Rings: rings}
+	return lc.Listen(context.Background(), "tcp", addr)
 }
 
 func describe(ln net.Listener) string {

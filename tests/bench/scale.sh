@@ -1,0 +1,20 @@
+#!/bin/bash
+# Scaling run: server on cores 0..N-1, load on cores 8..15 (8 threads, 1000 conns).
+cd "$(dirname "$0")"
+run() { # mode cores
+  local mode=$1 n=$2 port=$((9000 + RANDOM % 1000)) last=$(( $2 - 1 ))
+  if [ "$mode" = std ]; then
+    GOMAXPROCS=$n taskset -c 0-$last ./echo -addr 127.0.0.1:$port -net std 2>/dev/null &
+  else
+    GOMAXPROCS=$n taskset -c 0-$last ./echo -addr 127.0.0.1:$port -net uring -rings $n 2>/dev/null &
+  fi
+  local pid=$!; sleep 0.5
+  read -r u0 s0 < <(awk '{print $14, $15}' /proc/$pid/stat)
+  out=$(taskset -c 8-15 ./echoload -p $port -t 8 -c 1000 -s 64 -d 4 -w 0 2>&1)
+  read -r u1 s1 < <(awk '{print $14, $15}' /proc/$pid/stat)
+  kill $pid; wait $pid 2>/dev/null
+  rps=$(echo "$out" | sed 's/.*rps=\([0-9]*\).*/\1/'); p99=$(echo "$out" | sed 's/.*p99_us=\([0-9]*\).*/\1/')
+  echo "$mode cores=$n rps=$rps p99_us=$p99 cpu_us_op=$(awk -v t=$(( (u1-u0)+(s1-s0) )) -v r=$rps 'BEGIN{printf "%.2f", t*10000/(r*4)}')"
+}
+nproc; uname -r
+for rep in 1 2 3; do for n in 1 2 4 8; do run std $n; run uring $n; done; done
