@@ -58,9 +58,14 @@ stress: deps
 	URINGNET_STRESS=1 $(GO) test -count=1 -timeout 60m -v -run 'Integrity|Duplex|Churn|CloseRaces' ./go/uringnet/
 	$(GO) test -run XXX -fuzz FuzzConnOps -fuzztime 120s ./go/uringnet/
 
-# Side-by-side benchmarks (uring vs std in one run); feed to benchstat.
+# Side-by-side benchmarks (uring vs std in one run; feed to benchstat), and
+# SEND vs SEND_ZC straight through liburing (why the engine uses SEND).
 bench: deps
 	$(GO) test -run XXX -bench . -benchtime 2s -count 3 ./go/uringnet/
+	@mkdir -p $(BUILD)
+	$(CC) -O2 -D_GNU_SOURCE -Icsrc -o $(BUILD)/sendzc tests/bench/sendzc.c -l:liburing.a -lpthread
+	$(BUILD)/sendzc 512 1024
+	$(BUILD)/sendzc 512 64
 
 # Static binaries (liburing and libc linked in) for machines without Go or
 # liburing: build/dev/{echo,echoload} plus tests/bench/scale.sh. echoload is
