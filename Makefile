@@ -10,10 +10,16 @@ VGTESTS  := $(filter-out $(BUILD)/vgtest/wake,$(patsubst tests/c/%.c,$(BUILD)/vg
 CFLAGS   := -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Icsrc
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps test ctest cvalgrind vet gotest demo bench bench-static stress clean
+.PHONY: all deps test ctest cvalgrind vet gotest demo bench bench-static stress c-echo clean
 
-all: deps
+all: deps c-echo
 	$(GO) build ./...
+
+# The pure-C echo server on the shim (examples/c-echo).
+c-echo: $(BUILD)/c-echo
+$(BUILD)/c-echo: examples/c-echo/echo.c $(CSRC) csrc/uringnet.h | deps
+	@mkdir -p $(BUILD)
+	$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -Icsrc -o $@ $< $(CSRC) -l:liburing.a -lpthread
 
 # liburing-dev from Debian when its header is missing (we run as root in CI).
 deps:
@@ -22,7 +28,7 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liburing-dev; \
 	fi
 
-test: deps ctest cvalgrind vet gotest
+test: deps ctest cvalgrind c-echo vet gotest
 
 # C tests under ASan+UBSan, one program per feature.
 ctest: $(CTESTS)
@@ -75,6 +81,7 @@ ECHOLOAD_SRC ?= ../shared/bench/echoload.c
 bench-static: deps
 	@mkdir -p $(BUILD)/dev
 	CGO_ENABLED=1 $(GO) build -tags netgo,osusergo -ldflags '-extldflags "-static"' -o $(BUILD)/dev/echo ./examples/echo
+	$(CC) -O2 -static -D_GNU_SOURCE -Icsrc -o $(BUILD)/dev/c-echo examples/c-echo/echo.c $(CSRC) -l:liburing.a -lpthread
 	$(CC) -O2 -pthread -static -o $(BUILD)/dev/echoload $(ECHOLOAD_SRC)
 	cp tests/bench/scale.sh $(BUILD)/dev/
 

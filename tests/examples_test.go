@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -119,6 +120,18 @@ func TestExamples(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(body), "HTTP/2.0") {
 		t.Fatalf("tls example: %q", body)
+	}
+
+	// The pure-C server on the shim, built by make (skipped if not built).
+	if cecho, err := filepath.Abs("../build/c-echo"); err == nil {
+		if _, err := os.Stat(cecho); err == nil {
+			addr := freeAddr(t)
+			_, port, _ := net.SplitHostPort(addr)
+			startExample(t, cecho, "-p", port)
+			echoOnce(t, addr, strings.Repeat("c-echo ", 20000))
+		} else {
+			t.Log("SKIP: c-echo not built (make c-echo)")
+		}
 	}
 
 	backend := freeAddr(t)

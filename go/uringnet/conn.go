@@ -170,6 +170,7 @@ const maxSend = 1 << 30
 
 func (r *ring) startSend(c *conn, kind uint32, addr uintptr, n uint32) {
 	if c.closing {
+		c.sendTotal = 0 // nothing of this request was sent
 		c.finishSend(net.ErrClosed)
 		return
 	}

@@ -33,7 +33,12 @@ func TestCloseRacesRandomized(t *testing.T) {
 					case 0:
 						_, err = s.Read(buf)
 					case 1:
-						_, err = s.Write(buf)
+						var n int
+						n, err = s.Write(buf)
+						if n < 0 || n > len(buf) || (err == nil && n != len(buf)) {
+							t.Errorf("Write returned %d of %d bytes, err %v", n, len(buf), err)
+							return
+						}
 					case 2:
 						switch r.Intn(3) {
 						case 0:
