@@ -1,10 +1,14 @@
 #!/bin/bash
-# One echo measurement: server mode (uring|std) and conns; prints round trips/s,
+# One echo measurement: server mode (uring|std|c) and conns; prints round trips/s,
 # context switches and server CPU per round trip (from /proc).
 # usage: cs.sh mode conns -> rps, context switches per op (server, all threads)
 mode=$1; c=$2; d=3
 port=$((7100 + RANDOM % 800))
-${ECHO:-build/echo} -addr 127.0.0.1:$port -net $mode 2>/dev/null &
+if [ "$mode" = c ]; then
+  ${CECHO:-build/c-echo} -p $port 2>/dev/null &
+else
+  ${ECHO:-build/echo} -addr 127.0.0.1:$port -net $mode 2>/dev/null &
+fi
 pid=$!
 sleep 0.3
 cs() { cat /proc/$pid/task/*/status | awk '/ctxt_switches/ {s+=$2} END {print s}'; }
