@@ -20,13 +20,11 @@ type conn struct {
 	r       *ring
 	network string // "tcp" or "unix"
 
-	// Loop-owned.
-	slot          uint32
-	inflight      int    // ops whose last CQE has not arrived
+	// Loop-owned: loopState (slot, inflight, closing) and the fields up to rmu.
+	loopState
 	recvArmed     bool   // a multishot recv is in flight
 	recvCancelled bool   // a cancel for it is in flight (pause)
 	starved       bool   // on r.starved
-	closing       bool   // Close was applied; teardown when inflight == 0
 	sending       bool   // a send op is in flight
 	sendCancelled bool   // deadline cancel asked: report, don't continue
 	sendKind      uint32 // shim.OpSend, or shim.OpSplice (sendAddr is then the pipe fd)
@@ -229,17 +227,9 @@ func (c *conn) finishSend(err error) {
 }
 
 func (r *ring) closeConn(c *conn) {
-	if c.closing {
-		return
-	}
-	c.closing = true
-	if c.inflight == 0 {
+	if r.beginClose(&c.loopState, c.fd) {
 		r.teardownConn(c)
-		return
 	}
-	// close(2) would not stop ops in flight: cancel them, then close at the last CQE.
-	c.inflight++
-	r.addOp(shim.Op{UserData: userData(c.slot, opCancel), FD: int32(c.fd), Kind: shim.OpCancelFD})
 }
 
 func (r *ring) teardownConn(c *conn) {

@@ -11,6 +11,18 @@ import (
 // errSendCancelled marks a send stopped by its deadline.
 var errSendCancelled = errors.New("uringnet: send cancelled")
 
+// blockedLocked says why the conn cannot do I/O in dl's direction now:
+// closed, or dl passed. c.mu is held.
+func (c *conn) blockedLocked(dl *deadline) error {
+	if c.closed {
+		return net.ErrClosed
+	}
+	if dl.expired() {
+		return errTimeout
+	}
+	return nil
+}
+
 // read implements Read for user goroutines: it copies from received buffers
 // and gives fully read buffers back to the ring.
 func (c *conn) read(p []byte) (int, error) {
@@ -18,13 +30,9 @@ func (c *conn) read(p []byte) (int, error) {
 	defer c.rmu.Unlock()
 	for {
 		c.mu.Lock()
-		if c.closed {
+		if err := c.blockedLocked(&c.rdl); err != nil {
 			c.mu.Unlock()
-			return 0, net.ErrClosed
-		}
-		if c.rdl.expired() {
-			c.mu.Unlock()
-			return 0, errTimeout
+			return 0, err
 		}
 		if len(p) == 0 {
 			c.mu.Unlock()
@@ -84,13 +92,9 @@ func (c *conn) write(b []byte) (int, error) {
 	total := 0
 	for {
 		c.mu.Lock()
-		if c.closed {
+		if err := c.blockedLocked(&c.wdl); err != nil {
 			c.mu.Unlock()
-			return total, net.ErrClosed
-		}
-		if c.wdl.expired() {
-			c.mu.Unlock()
-			return total, errTimeout
+			return total, err
 		}
 		if len(b) == 0 {
 			c.mu.Unlock()

@@ -23,13 +23,11 @@ type listener struct {
 	unlink  string        // unix socket path removed on Close
 	done    chan struct{} // closed once the fd is closed and queued conns are gone
 
-	// Loop-owned.
-	slot        uint32
+	// Loop-owned: loopState (slot, inflight, closing) and the fields up to mu.
+	loopState
 	next        int // round-robin index into rings for the next conn
-	inflight    int
 	armed       bool
 	cancelAsked bool
-	closing     bool
 
 	mu      sync.Mutex
 	q       []acceptItem
@@ -175,16 +173,9 @@ func (l *listener) close() error {
 }
 
 func (r *ring) closeListener(l *listener) {
-	if l.closing {
-		return
-	}
-	l.closing = true
-	if l.inflight == 0 {
+	if r.beginClose(&l.loopState, l.fd) {
 		r.teardownListener(l)
-		return
 	}
-	l.inflight++
-	r.addOp(shim.Op{UserData: userData(l.slot, opCancel), FD: int32(l.fd), Kind: shim.OpCancelFD})
 }
 
 func (r *ring) teardownListener(l *listener) {

@@ -109,13 +109,9 @@ func (c *conn) spliceFrom(r io.Reader) (written int64, handled bool, err error) 
 // splicePipe sends n bytes waiting in the pipe to the socket via the ring.
 func (c *conn) splicePipe(pipe, n int) (int, error) {
 	c.mu.Lock()
-	if c.closed {
+	if err := c.blockedLocked(&c.wdl); err != nil {
 		c.mu.Unlock()
-		return 0, net.ErrClosed
-	}
-	if c.wdl.expired() {
-		c.mu.Unlock()
-		return 0, errTimeout
+		return 0, err
 	}
 	c.sendDone = false
 	c.mu.Unlock()

@@ -59,6 +59,32 @@ type ringCounters struct {
 // endpoint is what the slot table holds: a conn or a listener.
 type endpoint interface {
 	complete(r *ring, k opKind, res int32, flags uint32)
+	state() *loopState
+}
+
+// loopState is what the loop keeps for every endpoint. Loop-owned.
+type loopState struct {
+	slot     uint32 // index in slots; the high bits of its ops' user_data
+	inflight int    // ops whose last CQE has not arrived
+	closing  bool   // Close was applied; teardown when inflight == 0
+}
+
+func (s *loopState) state() *loopState { return s }
+
+// beginClose marks e closing and cancels its in-flight ops: close(2) alone
+// would not stop them. It reports whether e can be torn down now; otherwise
+// its completion handler tears it down at the last CQE.
+func (r *ring) beginClose(e *loopState, fd int) bool {
+	if e.closing {
+		return false
+	}
+	e.closing = true
+	if e.inflight == 0 {
+		return true
+	}
+	e.inflight++
+	r.addOp(shim.Op{UserData: userData(e.slot, opCancel), FD: int32(fd), Kind: shim.OpCancelFD})
+	return false
 }
 
 // opKind is the low byte of user_data; the slot is the rest.
@@ -318,12 +344,7 @@ func (r *ring) register(e endpoint) uint32 {
 		r.slots = append(r.slots, e)
 	}
 	r.live++
-	switch v := e.(type) {
-	case *conn:
-		v.slot = slot
-	case *listener:
-		v.slot = slot
-	}
+	e.state().slot = slot
 	return slot
 }
 
