@@ -10,7 +10,7 @@ VGTESTS  := $(filter-out $(BUILD)/vgtest/wake,$(patsubst tests/c/%.c,$(BUILD)/vg
 CFLAGS   := -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Icsrc
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps test ctest cvalgrind vet gotest demo bench bench-static stress c-echo clean
+.PHONY: all deps test ctest cvalgrind vet gotest demo bench bench-go bench-static stress c-echo clean
 
 all: deps c-echo
 	$(GO) build ./...
@@ -65,9 +65,14 @@ stress: deps
 	URINGNET_STRESS=1 $(GO) test -count=1 -timeout 60m -v -run 'Integrity|Duplex|Churn|CloseRaces' ./go/uringnet/
 	$(GO) test -run XXX -fuzz FuzzConnOps -fuzztime 120s ./go/uringnet/
 
-# Side-by-side benchmarks (uring vs std in one run; feed to benchstat), and
-# SEND vs SEND_ZC straight through liburing (why the engine uses SEND).
-bench: deps
+# Echo servers uring, std and c side by side (cmd/uringbench): medians of 3
+# runs at 1, 100 and 1000 conns, ratios against std, and build/bench.png.
+bench: deps c-echo
+	$(GO) run ./cmd/uringbench -plot $(BUILD)/bench.png
+
+# go test benchmarks, uring vs std in one run (feed to benchstat), and SEND
+# vs SEND_ZC straight through liburing (why the engine uses SEND).
+bench-go: deps
 	$(GO) test -run XXX -bench . -benchtime 2s -count 3 ./go/uringnet/
 	@mkdir -p $(BUILD)
 	$(CC) -O2 -D_GNU_SOURCE -Icsrc -o $(BUILD)/sendzc tests/bench/sendzc.c -l:liburing.a -lpthread

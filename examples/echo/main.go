@@ -4,10 +4,15 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"log"
 	"net"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/uringnet/uringnet/go/uringnet"
 )
@@ -23,6 +28,17 @@ func main() {
 		log.Fatal(err)
 	}
 	log.Printf("echo: serving on %s (%s)", ln.Addr(), describe(ln))
+	if ul, ok := ln.(*uringnet.Listener); ok {
+		// On SIGTERM, print the ring counters (cmd/uringbench reads them).
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, syscall.SIGTERM)
+		go func() {
+			<-sig
+			b, _ := json.Marshal(ul.Stats())
+			fmt.Fprintf(os.Stderr, "stats: %s\n", b)
+			os.Exit(0)
+		}()
+	}
 	for {
 		c, err := ln.Accept()
 		if err != nil {

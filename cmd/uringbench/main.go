@@ -1,0 +1,239 @@
+// Command uringbench compares echo servers — uringnet ("uring"), package net
+// ("std") and the pure-C server on the shim ("c") — under the same load.
+// Each server runs as a child process; the load generator is this command
+// re-run with -load, in a separate process. For every point it repeats the
+// run, prints medians of throughput, p50/p99/p999 latency and server CPU per
+// round trip (utime+stime from /proc), ratios against std, and io_uring_enter
+// calls per round trip for uring. -plot writes a PNG of throughput and CPU
+// per round trip against connections.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	load := flag.Bool("load", false, "run as the load generator (internal)")
+	addr := flag.String("addr", "", "load: server address")
+	connsList := flag.String("conns", "1,100,1000", "connection counts")
+	sizes := flag.String("size", "64", "message sizes in bytes")
+	modes := flag.String("modes", "std,uring,c", "servers to compare")
+	dur := flag.Duration("dur", 3*time.Second, "measured time per run")
+	warm := flag.Duration("warm", 500*time.Millisecond, "warm-up per run")
+	reps := flag.Int("reps", 3, "runs per point (medians are reported)")
+	plot := flag.String("plot", "", "write a PNG of the results here")
+	cecho := flag.String("c-echo", "build/c-echo", "path of the built examples/c-echo")
+	flag.Parse()
+
+	if *load {
+		n, _ := strconv.Atoi(flag.Arg(0))
+		s, _ := strconv.Atoi(flag.Arg(1))
+		runLoad(*addr, n, s, *warm, *dur)
+		return
+	}
+	tmp, err := os.MkdirTemp("", "uringbench")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+	echo := filepath.Join(tmp, "echo")
+	if out, err := exec.Command("go", "build", "-o", echo, "./examples/echo").CombinedOutput(); err != nil {
+		log.Fatalf("build examples/echo (run from the repository root): %v\n%s", err, out)
+	}
+	var results []point
+	for _, s := range ints(*sizes) {
+		for _, c := range ints(*connsList) {
+			for _, mode := range strings.Split(*modes, ",") {
+				if mode == "c" {
+					if _, err := os.Stat(*cecho); err != nil {
+						fmt.Printf("SKIP mode c: %s not built (make c-echo)\n", *cecho)
+						continue
+					}
+				}
+				var runs []run
+				for r := 0; r < *reps; r++ {
+					res, err := measure(mode, echo, *cecho, c, s, *warm, *dur)
+					if err != nil {
+						log.Fatalf("%s conns=%d size=%d: %v", mode, c, s, err)
+					}
+					runs = append(runs, res)
+				}
+				results = append(results, point{mode, c, s, median(runs)})
+			}
+		}
+	}
+	printTable(results)
+	if *plot != "" {
+		if err := writePlot(*plot, results); err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println("plot written to", *plot)
+	}
+}
+
+type run struct {
+	rps, p50, p99, p999, cpuPerOp, entersPerOp float64
+}
+
+type point struct {
+	mode        string
+	conns, size int
+	run
+}
+
+// measure starts one server, drives load at it from a child process, and
+// reads the server's CPU time around the measured window.
+func measure(mode, echo, cecho string, conns, size int, warm, dur time.Duration) (run, error) {
+	addr := freeAddr()
+	var srv *exec.Cmd
+	switch mode {
+	case "c":
+		_, port, _ := net.SplitHostPort(addr)
+		srv = exec.Command(cecho, "-p", port)
+	default:
+		srv = exec.Command(echo, "-addr", addr, "-net", mode)
+	}
+	stderr, _ := srv.StderrPipe()
+	if err := srv.Start(); err != nil {
+		return run{}, err
+	}
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	defer srv.Process.Kill()
+	if err := waitListening(addr); err != nil {
+		return run{}, err
+	}
+	// CPU is sampled over the whole load run, warm-up included, and divided
+	// by all round trips of that span (measured ops scaled to it).
+	cpu0 := procCPU(srv.Process.Pid)
+	out, err := exec.Command(os.Args[0], "-load", "-addr", addr, "-warm", warm.String(), "-dur", dur.String(),
+		strconv.Itoa(conns), strconv.Itoa(size)).Output()
+	cpu1 := procCPU(srv.Process.Pid)
+	if err != nil {
+		return run{}, fmt.Errorf("load: %v", err)
+	}
+	var lr loadResult
+	if err := json.Unmarshal(out, &lr); err != nil {
+		return run{}, fmt.Errorf("load output %q: %v", out, err)
+	}
+	if lr.Ops == 0 {
+		return run{}, fmt.Errorf("no round trips (%d errors)", lr.Errors)
+	}
+	rps := float64(lr.Ops) / lr.Seconds
+	span := (warm + dur).Seconds()
+	r := run{rps: rps, p50: lr.P50, p99: lr.P99, p999: lr.P999,
+		cpuPerOp: (cpu1 - cpu0) * 1e6 / (rps * span)}
+	srv.Process.Signal(syscall.SIGTERM)
+	for l := range lines { // the uring server prints its ring counters on SIGTERM
+		if i := strings.Index(l, "stats: "); i >= 0 {
+			var st struct{ Enters float64 }
+			if json.Unmarshal([]byte(l[i+7:]), &st) == nil {
+				r.entersPerOp = st.Enters / (rps * span)
+			}
+		}
+	}
+	srv.Wait()
+	return r, nil
+}
+
+// procCPU returns utime+stime of pid in seconds.
+func procCPU(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	u, _ := strconv.ParseFloat(f[11], 64)
+	s, _ := strconv.ParseFloat(f[12], 64)
+	return (u + s) / 100 // clock ticks (USER_HZ = 100)
+}
+
+func median(rs []run) run {
+	pick := func(get func(run) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = get(r)
+		}
+		sort.Float64s(v)
+		return v[len(v)/2]
+	}
+	return run{
+		rps: pick(func(r run) float64 { return r.rps }), p50: pick(func(r run) float64 { return r.p50 }),
+		p99: pick(func(r run) float64 { return r.p99 }), p999: pick(func(r run) float64 { return r.p999 }),
+		cpuPerOp:    pick(func(r run) float64 { return r.cpuPerOp }),
+		entersPerOp: pick(func(r run) float64 { return r.entersPerOp }),
+	}
+}
+
+func printTable(ps []point) {
+	fmt.Printf("%-6s %6s %6s %12s %8s %8s %8s %10s %9s %9s %11s\n",
+		"mode", "size", "conns", "round trip/s", "p50 µs", "p99 µs", "p999 µs", "CPU µs/op", "rps/std", "CPU/std", "enters/op")
+	std := map[[2]int]run{}
+	for _, p := range ps {
+		if p.mode == "std" {
+			std[[2]int{p.size, p.conns}] = p.run
+		}
+	}
+	for _, p := range ps {
+		ratio, cpuRatio := "-", "-"
+		if s, ok := std[[2]int{p.size, p.conns}]; ok && s.rps > 0 {
+			ratio = fmt.Sprintf("%.2fx", p.rps/s.rps)
+			cpuRatio = fmt.Sprintf("%.2fx", p.cpuPerOp/s.cpuPerOp)
+		}
+		enters := "-"
+		if p.entersPerOp > 0 {
+			enters = fmt.Sprintf("%.2f", p.entersPerOp)
+		}
+		fmt.Printf("%-6s %6d %6d %12.0f %8.0f %8.0f %8.0f %10.2f %9s %9s %11s\n",
+			p.mode, p.size, p.conns, p.rps, p.p50, p.p99, p.p999, p.cpuPerOp, ratio, cpuRatio, enters)
+	}
+}
+
+func ints(s string) []int {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func waitListening(addr string) error {
+	for i := 0; i < 100; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("server on %s did not come up", addr)
+}
