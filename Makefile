@@ -63,7 +63,7 @@ demo: deps
 # Long variants of the reliability suite (minutes) and a fuzzing run.
 stress: deps
 	URINGNET_STRESS=1 $(GO) test -count=1 -timeout 60m -v -run 'Integrity|Duplex|Churn|CloseRaces' ./go/uringnet/
-	$(GO) test -run XXX -fuzz FuzzConnOps -fuzztime 120s ./go/uringnet/
+	$(GO) test -run XXX -fuzz FuzzConnOps -fuzztime 5000x ./go/uringnet/
 
 # Echo servers uring, std and c side by side (cmd/uringbench): medians of 3
 # runs at 1, 100 and 1000 conns, ratios against std, and build/bench.png.
