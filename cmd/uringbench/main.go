@@ -5,7 +5,8 @@
 // run, prints medians of throughput, p50/p99/p999 latency and server CPU per
 // round trip (utime+stime from /proc), ratios against std, and io_uring_enter
 // calls per round trip for uring. -plot writes a PNG of throughput and CPU
-// per round trip against connections.
+// per round trip against connections. -idle N measures instead the server's
+// RSS per idle keep-alive net/http conn (examples/http, N conns).
 package main
 
 import (
@@ -36,6 +37,7 @@ func main() {
 	reps := flag.Int("reps", 3, "runs per point (medians are reported)")
 	plot := flag.String("plot", "", "write a PNG of the results here")
 	cecho := flag.String("c-echo", "build/c-echo", "path of the built examples/c-echo")
+	idle := flag.Int("idle", 0, "instead: server RSS per idle keep-alive net/http conn, with this many conns")
 	flag.Parse()
 
 	if *load {
@@ -52,6 +54,26 @@ func main() {
 	echo := filepath.Join(tmp, "echo")
 	if out, err := exec.Command("go", "build", "-o", echo, "./examples/echo").CombinedOutput(); err != nil {
 		log.Fatalf("build examples/echo (run from the repository root): %v\n%s", err, out)
+	}
+	if *idle > 0 {
+		httpBin := filepath.Join(tmp, "http")
+		if out, err := exec.Command("go", "build", "-o", httpBin, "./examples/http").CombinedOutput(); err != nil {
+			log.Fatalf("build examples/http: %v\n%s", err, out)
+		}
+		fmt.Printf("server RSS per idle keep-alive conn, %d conns (median of %d):\n", *idle, *reps)
+		for _, mode := range []string{"std", "uring"} {
+			var v []float64
+			for r := 0; r < *reps; r++ {
+				kib, err := idleRSS(httpBin, mode, *idle)
+				if err != nil {
+					log.Fatalf("%s: %v", mode, err)
+				}
+				v = append(v, kib)
+			}
+			sort.Float64s(v)
+			fmt.Printf("%-6s %6.1f KiB/conn  (runs: %v)\n", mode, v[len(v)/2], v)
+		}
+		return
 	}
 	var results []point
 	for _, s := range ints(*sizes) {
