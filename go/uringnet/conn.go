@@ -130,8 +130,7 @@ func (c *conn) onRecv(r *ring, res int32, flags uint32) {
 		if full && more && !c.recvCancelled && !c.closing {
 			// Backpressure: stop taking buffers for a conn whose reader lags.
 			c.recvCancelled = true
-			c.inflight++
-			r.addOp(shim.Op{UserData: userData(c.slot, opCancel), Addr: userData(c.slot, opRecv), Kind: shim.OpCancel})
+			r.cancelOp(&c.loopState, opRecv)
 		}
 		if !more {
 			r.armRecv(c)
@@ -189,8 +188,7 @@ func (r *ring) cancelSend(c *conn) {
 		return
 	}
 	c.sendCancelled = true
-	c.inflight++
-	r.addOp(shim.Op{UserData: userData(c.slot, opCancel), Addr: userData(c.slot, opSend), Kind: shim.OpCancel})
+	r.cancelOp(&c.loopState, opSend)
 }
 
 func (c *conn) onSend(r *ring, res int32) {

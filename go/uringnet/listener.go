@@ -114,8 +114,7 @@ func (l *listener) onAccept(r *ring, res int32, flags uint32) {
 	notify(l.ach)
 	if full && more && !l.cancelAsked && !l.closing {
 		l.cancelAsked = true
-		l.inflight++
-		r.addOp(shim.Op{UserData: userData(l.slot, opCancel), Addr: userData(l.slot, opAccept), Kind: shim.OpCancel})
+		r.cancelOp(&l.loopState, opAccept)
 	}
 }
 

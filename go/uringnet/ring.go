@@ -71,6 +71,14 @@ type loopState struct {
 
 func (s *loopState) state() *loopState { return s }
 
+// cancelOp asks the kernel to cancel e's op of kind k. The cancel's own
+// CQE (kind opCancel) settles the accounting; the op ends with -ECANCELED
+// or its normal result.
+func (r *ring) cancelOp(e *loopState, k opKind) {
+	e.inflight++
+	r.addOp(shim.Op{UserData: userData(e.slot, opCancel), Addr: userData(e.slot, k), Kind: shim.OpCancel})
+}
+
 // beginClose marks e closing and cancels its in-flight ops: close(2) alone
 // would not stop them. It reports whether e can be torn down now; otherwise
 // its completion handler tears it down at the last CQE.
