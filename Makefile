@@ -81,9 +81,9 @@ bench-go: deps
 
 # Static binaries (liburing and libc linked in) for machines without Go or
 # liburing: build/dev/{echo,echoload} plus tests/bench/scale.sh. echoload is
-# an external closed-loop epoll echo load generator; point ECHOLOAD_SRC at it.
-ECHOLOAD_SRC ?= ../shared/bench/echoload.c
+# an external closed-loop epoll echo load generator: make bench-static ECHOLOAD_SRC=path/echoload.c
 bench-static: deps
+	@test -n "$(ECHOLOAD_SRC)" || { echo "set ECHOLOAD_SRC to the echoload.c load generator"; exit 2; }
 	@mkdir -p $(BUILD)/dev
 	CGO_ENABLED=1 $(GO) build -tags netgo,osusergo -ldflags '-extldflags "-static"' -o $(BUILD)/dev/echo ./examples/echo
 	$(CC) -O2 -static -D_GNU_SOURCE -Icsrc -o $(BUILD)/dev/c-echo examples/c-echo/echo.c $(CSRC) -l:liburing.a -lpthread
