@@ -23,12 +23,9 @@ static const struct {
 
 int un_probe(char *why, unsigned why_len)
 {
-	struct io_uring_probe *probe;
-	struct un_params p = { .sq_entries = 4, .buf_count = 4, .buf_size = 64, .batch = 4 };
-	struct un_ring *r;
-	int ret;
+	struct un_info info;
+	int ret = un_describe(&info);
 
-	ret = un_ring_init(&r, &p);
 	if (ret) {
 		const char *hint = "";
 
@@ -43,23 +40,17 @@ int un_probe(char *why, unsigned why_len)
 		snprintf(why, why_len, "ring setup failed: %s%s", strerror(-ret), hint);
 		return ret;
 	}
-	probe = io_uring_get_probe_ring(&r->ring);
-	if (!probe) {
+	if (!info.probed) {
 		snprintf(why, why_len, "opcode probe failed (Linux 5.6+ needed)");
-		un_ring_exit(r);
 		return -EOPNOTSUPP;
 	}
-	ret = 0;
 	for (unsigned i = 0; i < sizeof(needed_ops) / sizeof(needed_ops[0]); i++) {
-		if (!io_uring_opcode_supported(probe, needed_ops[i].op)) {
+		if (!info.ops[needed_ops[i].op]) {
 			snprintf(why, why_len, "kernel lacks io_uring opcode %s", needed_ops[i].name);
-			ret = -EOPNOTSUPP;
-			break;
+			return -EOPNOTSUPP;
 		}
 	}
-	io_uring_free_probe(probe);
-	un_ring_exit(r);
-	return ret;
+	return 0;
 }
 
 int un_describe(struct un_info *info)
@@ -77,6 +68,7 @@ int un_describe(struct un_info *info)
 	info->features = r->ring.features;
 	probe = io_uring_get_probe_ring(&r->ring);
 	if (probe) {
+		info->probed = 1;
 		for (unsigned op = 0; op < sizeof(info->ops); op++)
 			info->ops[op] = io_uring_opcode_supported(probe, (int)op) ? 1 : 0;
 		io_uring_free_probe(probe);

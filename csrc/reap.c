@@ -42,11 +42,11 @@ int un_ring_run(struct un_ring *r, unsigned nops, unsigned nbids, unsigned wait_
 			ret = io_uring_submit_and_wait(&r->ring, 1);
 			r->stats.enters++;
 		}
-	} else if (wait_nr && !io_uring_cq_ready(&r->ring)) {
-		ret = io_uring_submit_and_wait(&r->ring, 1);
-		r->stats.enters++;
 	} else {
-		ret = io_uring_submit_and_get_events(&r->ring);
+		if (wait_nr && !io_uring_cq_ready(&r->ring))
+			ret = io_uring_submit_and_wait(&r->ring, 1);
+		else
+			ret = io_uring_submit_and_get_events(&r->ring);
 		r->stats.enters++;
 	}
 	if (ret > 0)

@@ -132,6 +132,7 @@ int un_probe(char *why, unsigned why_len);
 struct un_info {
 	unsigned setup_flags;		/* IORING_SETUP_* the engine's ring got */
 	unsigned features;		/* IORING_FEAT_* */
+	unsigned char probed;		/* the kernel answered the opcode probe */
 	unsigned char ops[64];		/* ops[IORING_OP_x] != 0: supported */
 };
 /* Fills *info from a throwaway ring. Returns 0 or -errno. */

@@ -3,7 +3,6 @@ package uringnet
 import (
 	"context"
 	"net"
-	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -67,12 +66,8 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	if err != nil {
 		return nil, &net.OpError{Op: "dial", Net: network, Addr: raddr, Err: err}
 	}
-	pub := newPublicConn(c)
-	if kind == "tcp" {
-		pub.SetNoDelay(true) // the dup shares the socket, but be explicit as std is
-	}
-	runtime.KeepAlive(d)
-	return pub, nil
+	// The dup shares the socket, so the TCP_NODELAY package net set holds.
+	return newPublicConn(c), nil
 }
 
 // dialRing is the ring dialed conns share. It lives while it has conns;

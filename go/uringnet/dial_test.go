@@ -34,6 +34,16 @@ func TestDialEcho(t *testing.T) {
 			if _, ok := c.(*Conn); !ok {
 				t.Fatalf("Dial returned %T", c)
 			}
+			if tc.network != "unix" {
+				var nodelay int
+				c.(*Conn).withFD("test", func(fd int) error {
+					nodelay, _ = syscall.GetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY)
+					return nil
+				})
+				if nodelay == 0 {
+					t.Fatal("dialed conn has TCP_NODELAY off; package net's default is on")
+				}
+			}
 			if c.RemoteAddr().String() != std.Addr().String() {
 				t.Fatalf("RemoteAddr %v, want %v", c.RemoteAddr(), std.Addr())
 			}

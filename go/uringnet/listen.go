@@ -109,6 +109,15 @@ func dupListenerFD(nl net.Listener) (int, error) {
 	return dupFD(sc)
 }
 
+// dupCloexec duplicates fd with close-on-exec set.
+func dupCloexec(fd int) (int, error) {
+	r, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_DUPFD_CLOEXEC, 0)
+	if e != 0 {
+		return -1, os.NewSyscallError("fcntl", e)
+	}
+	return int(r), nil
+}
+
 // dupFD returns a blocking close-on-exec duplicate of a package net socket.
 // Blocking matters: io_uring fails ops on O_NONBLOCK files with EAGAIN
 // instead of waiting for readiness.
@@ -120,13 +129,9 @@ func dupFD(sc syscall.Conn) (int, error) {
 	fd := -1
 	var opErr error
 	err = rc.Control(func(s uintptr) {
-		r, _, e := syscall.Syscall(syscall.SYS_FCNTL, s, syscall.F_DUPFD_CLOEXEC, 0)
-		if e != 0 {
-			opErr = os.NewSyscallError("fcntl", e)
-			return
+		if fd, opErr = dupCloexec(int(s)); opErr == nil {
+			opErr = syscall.SetNonblock(fd, false)
 		}
-		fd = int(r)
-		opErr = syscall.SetNonblock(fd, false)
 	})
 	if err == nil {
 		err = opErr
@@ -203,8 +208,7 @@ func (ln *Listener) SetDeadline(t time.Time) error {
 // Stats returns the counters of the rings serving this listener, summed.
 func (ln *Listener) Stats() Stats {
 	var sum Stats
-	sum.add(ln.l.r.snapshot())
-	for _, r := range ln.l.extra {
+	for _, r := range ln.l.rings() {
 		sum.add(r.snapshot())
 	}
 	return sum

@@ -47,6 +47,9 @@ type acceptItem struct {
 // accept is paused (the kernel backlog holds the rest, as with std net).
 const acceptQueueCap = 256
 
+// rings lists every ring serving the listener, the accepting one first.
+func (l *listener) rings() []*ring { return append([]*ring{l.r}, l.extra...) }
+
 func (r *ring) armAccept(l *listener) {
 	if l.closing || l.armed {
 		return
@@ -87,14 +90,9 @@ func (l *listener) onAccept(r *ring, res int32, flags uint32) {
 		}
 		l.next++
 		c := newConn(cr, int(res), l.network)
-		if cr == r {
-			r.register(c)
-			r.armRecv(c)
-		} else {
-			// Held by this listener, so alive: the ring registers the
-			// conn before any op the conn's user may queue after it.
-			cr.submit(request{kind: reqAddConn, c: c})
-		}
+		// cr is alive (this listener holds it) and registers the conn
+		// before any op the conn's user may queue after it.
+		r.forward(cr, request{kind: reqAddConn, c: c})
 		item.c = c
 	case res == -int32(syscall.ECANCELED):
 	case res == -int32(syscall.ECONNABORTED), res == -int32(syscall.EINTR), res == -int32(syscall.EAGAIN):
@@ -190,11 +188,7 @@ func (r *ring) teardownListener(l *listener) {
 			it.c.mu.Lock()
 			it.c.closed = true
 			it.c.mu.Unlock()
-			if it.c.r == r {
-				r.closeConn(it.c)
-			} else {
-				it.c.r.submit(request{kind: reqCloseConn, c: it.c})
-			}
+			r.forward(it.c.r, request{kind: reqCloseConn, c: it.c})
 		}
 	}
 	for _, other := range l.extra {

@@ -215,8 +215,7 @@ func TestListenerRings(t *testing.T) {
 		}
 		conns = append(conns, c)
 	}
-	l := ln.(*Listener).l
-	for _, r := range append([]*ring{l.r}, l.extra...) {
+	for _, r := range ln.(*Listener).l.rings() {
 		used[r] = r.snapshot().CQEs > 0
 	}
 	if len(used) != 3 {

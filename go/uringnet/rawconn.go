@@ -44,12 +44,11 @@ func (rc rawConn) Write(func(fd uintptr) bool) error {
 func (pc *Conn) File() (*os.File, error) {
 	var f *os.File
 	err := pc.withFD("file", func(fd int) error {
-		r, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_DUPFD_CLOEXEC, 0)
-		if e != 0 {
-			return os.NewSyscallError("fcntl", e)
+		dup, err := dupCloexec(fd)
+		if err == nil {
+			f = os.NewFile(uintptr(dup), "uringnet-conn")
 		}
-		f = os.NewFile(r, "uringnet-conn")
-		return nil
+		return err
 	})
 	return f, err
 }

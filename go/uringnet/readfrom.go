@@ -64,10 +64,8 @@ func (c *conn) spliceFrom(r io.Reader) (written int64, handled bool, err error) 
 	}
 	defer syscall.Close(p[0])
 	defer syscall.Close(p[1])
-	chunk := int64(spliceChunk)
-	if got, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(p[1]), syscall.F_SETPIPE_SZ, spliceChunk); e != 0 {
-		chunk = 64 << 10 // the default size; F_SETPIPE_SZ can be refused past pipe-max-size
-	} else {
+	chunk := int64(64 << 10) // the default pipe size, if growing it is refused (pipe-max-size)
+	if got, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(p[1]), syscall.F_SETPIPE_SZ, spliceChunk); e == 0 {
 		chunk = int64(got)
 	}
 

@@ -32,18 +32,17 @@ type ring struct {
 	dead        bool       // the loop has exited; submit refuses
 	sleeping    atomic.Bool
 	starving    atomic.Bool  // some conn waits for buffers: returning them wakes the loop
-	recentBatch atomic.Int32 // size of the loop's last CQE batch: a load gauge for Write
+	recentBatch atomic.Int32 // size of the loop's last CQE batch: sizes its next wait; a load gauge for Write
 
 	// Owned by the loop goroutine.
-	sr        *shim.Ring
-	slots     []endpoint // user_data slot -> endpoint; slot 0 unused
-	free      []uint32
-	live      int       // registered endpoints
-	holds     int       // owners keeping an idle ring alive (a listener's extra rings)
-	pending   []shim.Op // ops prepared by the loop, not yet copied into sr.Ops
-	ownBids   []uint16  // buffers the loop itself gives back (torn-down conns)
-	starved   []*conn   // conns whose multishot recv ended with -ENOBUFS
-	lastBatch int       // CQEs the last run returned: sizes the next wait
+	sr      *shim.Ring
+	slots   []endpoint // user_data slot -> endpoint; slot 0 unused
+	free    []uint32
+	live    int       // registered endpoints
+	holds   int       // owners keeping an idle ring alive (a listener's extra rings)
+	pending []shim.Op // ops prepared by the loop, not yet copied into sr.Ops
+	ownBids []uint16  // buffers the loop itself gives back (torn-down conns)
+	starved []*conn   // conns whose multishot recv ended with -ENOBUFS
 
 	statsMu   sync.Mutex // protects stats and endpoints
 	stats     shim.Stats // copied from sr after each run
@@ -148,19 +147,19 @@ func newRing(cfg settings, first request) (*ring, error) {
 // liveRings lists running rings, for AllStats.
 var liveRings struct {
 	sync.Mutex
-	next uint64
-	m    map[*ring]uint64 // ring -> id
+	next uint64             // last id given out
+	m    map[*ring]struct{} // running rings
 }
 
 func trackRing(r *ring, alive bool) {
 	liveRings.Lock()
 	defer liveRings.Unlock()
 	if liveRings.m == nil {
-		liveRings.m = map[*ring]uint64{}
+		liveRings.m = map[*ring]struct{}{}
 	}
 	if alive {
 		liveRings.next++
-		liveRings.m[r] = liveRings.next
+		liveRings.m[r] = struct{}{}
 		r.id = liveRings.next
 	} else {
 		delete(liveRings.m, r)
@@ -235,11 +234,10 @@ func (r *ring) loop(first request, ready chan<- error) {
 			if wait && first && len(r.pending) == 0 {
 				// Batch under load: ask for about half of the last batch,
 				// bounded by batchUsec so a lone conn is never held back.
-				waitNr = max(1, r.lastBatch/2)
+				waitNr = max(1, int(r.recentBatch.Load())/2)
 			}
 			n, _ := sr.Run(k, nb, waitNr, r.cfg.batchUsec)
 			if n > 0 {
-				r.lastBatch = n
 				r.recentBatch.Store(int32(n))
 			}
 			nb = 0
@@ -372,6 +370,16 @@ func (r *ring) rearmStarved() {
 	}
 	r.starved = r.starved[:0]
 	r.starving.Store(false)
+}
+
+// forward applies q now if target is this loop's own ring, else hands it to
+// target's loop. Loop only.
+func (r *ring) forward(target *ring, q request) {
+	if target == r {
+		r.apply(&q)
+	} else {
+		target.submit(q)
+	}
 }
 
 func (r *ring) apply(q *request) {
