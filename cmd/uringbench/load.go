@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,20 +26,46 @@ type loadResult struct {
 }
 
 // runLoad is the load generator: conns connections, each a closed loop of
-// write size bytes, read the whole echo. It runs in its own process (package
-// net's epoll poller, many goroutines), warms up for warm, then measures for
-// dur, and prints a loadResult.
-func runLoad(addr string, conns, size int, warm, dur time.Duration) {
+// one request and its whole reply. For work "echo" the request is size
+// bytes and the reply their echo; for "http" it is a keep-alive GET / and
+// the reply an HTTP/1.1 response read to the end of its body. It runs in its
+// own process (package net's epoll poller, many goroutines), dials every
+// conn, warms up for warm, then measures for dur. It prints "start" and
+// "stop" around the measured window (the parent samples the server's CPU
+// there) and then a loadResult.
+func runLoad(addr, work string, conns, size int, warm, dur time.Duration) {
 	var measuring atomic.Bool
 	var stop atomic.Bool
 	var errs atomic.Int64
 	lat := make([][]uint32, conns) // µs per round trip, per conn
 	var wg sync.WaitGroup
 	msg := make([]byte, size)
-	for i := 0; i < conns; i++ {
-		c, err := net.DialTimeout("tcp", addr, 10*time.Second)
-		if err != nil {
-			errs.Add(1)
+	if work == "http" {
+		msg = []byte("GET / HTTP/1.1\r\nHost: bench\r\n\r\n")
+	}
+	// Dial every conn first (a few dialers at a time, so the server's
+	// accept backlog does not overflow into SYN retransmits), then start
+	// the loops together.
+	cs := make([]net.Conn, conns)
+	var dials sync.WaitGroup
+	next := atomic.Int64{}
+	for d := 0; d < 16; d++ {
+		dials.Add(1)
+		go func() {
+			defer dials.Done()
+			for i := int(next.Add(1) - 1); i < conns; i = int(next.Add(1) - 1) {
+				c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+				if err != nil {
+					errs.Add(1)
+					continue
+				}
+				cs[i] = c
+			}
+		}()
+	}
+	dials.Wait()
+	for i, c := range cs {
+		if c == nil {
 			continue
 		}
 		wg.Add(1)
@@ -42,14 +73,28 @@ func runLoad(addr string, conns, size int, warm, dur time.Duration) {
 			defer wg.Done()
 			defer c.Close()
 			buf := make([]byte, size)
+			var hr *httpReader
+			if work == "http" {
+				hr = &httpReader{r: bufio.NewReaderSize(c, 4096)}
+			}
 			for !stop.Load() {
 				t0 := time.Now()
 				if _, err := c.Write(msg); err != nil {
-					errs.Add(1)
+					if !stop.Load() {
+						errs.Add(1)
+					}
 					return
 				}
-				if _, err := io.ReadFull(c, buf); err != nil {
-					errs.Add(1)
+				var err error
+				if hr != nil {
+					err = hr.readResponse()
+				} else {
+					_, err = io.ReadFull(c, buf)
+				}
+				if err != nil {
+					if !stop.Load() {
+						errs.Add(1)
+					}
 					return
 				}
 				if measuring.Load() {
@@ -59,12 +104,20 @@ func runLoad(addr string, conns, size int, warm, dur time.Duration) {
 		}(i, c)
 	}
 	time.Sleep(warm)
+	fmt.Println("start")
 	measuring.Store(true)
 	start := time.Now()
 	time.Sleep(dur)
 	measuring.Store(false)
 	elapsed := time.Since(start).Seconds()
+	fmt.Println("stop")
 	stop.Store(true)
+	// A reply that never comes must not hang the run: it shows as an error.
+	for _, c := range cs {
+		if c != nil {
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+		}
+	}
 	wg.Wait()
 	var all []uint32
 	for _, l := range lat {
@@ -79,4 +132,44 @@ func runLoad(addr string, conns, size int, warm, dur time.Duration) {
 	}
 	json.NewEncoder(os.Stdout).Encode(loadResult{Ops: int64(len(all)), Seconds: elapsed,
 		P50: q(0.50), P99: q(0.99), P999: q(0.999), Errors: errs.Load()})
+}
+
+// httpReader reads HTTP/1.1 responses off a keep-alive conn: the status
+// line and headers, then Content-Length bytes of body. It is enough for
+// examples/http (no chunked bodies) and costs the client little.
+type httpReader struct {
+	r *bufio.Reader
+}
+
+var errBadResponse = errors.New("malformed HTTP response")
+
+func (h *httpReader) readResponse() error {
+	status, err := h.r.ReadSlice('\n')
+	if err != nil {
+		return err
+	}
+	if !bytes.HasPrefix(status, []byte("HTTP/1.1 200")) {
+		return fmt.Errorf("%w: %q", errBadResponse, status)
+	}
+	length := -1
+	for {
+		line, err := h.r.ReadSlice('\n')
+		if err != nil {
+			return err
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			break
+		}
+		if k, v, ok := bytes.Cut(line, []byte(":")); ok && bytes.EqualFold(k, []byte("Content-Length")) {
+			length, err = strconv.Atoi(string(bytes.TrimSpace(v)))
+			if err != nil {
+				return fmt.Errorf("%w: %q", errBadResponse, line)
+			}
+		}
+	}
+	if length < 0 {
+		return fmt.Errorf("%w: no Content-Length", errBadResponse)
+	}
+	_, err = h.r.Discard(length)
+	return err
 }

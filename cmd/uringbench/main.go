@@ -3,10 +3,12 @@
 // Each server runs as a child process; the load generator is this command
 // re-run with -load, in a separate process. For every point it repeats the
 // run, prints medians of throughput, p50/p99/p999 latency and server CPU per
-// round trip (utime+stime from /proc), ratios against std, and io_uring_enter
-// calls per round trip for uring. -plot writes a PNG of throughput and CPU
-// per round trip against connections. -idle N measures instead the server's
-// RSS per idle keep-alive net/http conn (examples/http, N conns).
+// round trip (utime+stime from /proc, over the measured window), ratios
+// against std, and io_uring_enter calls per round trip for uring. -http
+// adds net/http "hello world" points (examples/http, keep-alive GETs).
+// -plot writes a PNG of echo throughput and CPU per round trip against
+// connections. -idle N measures instead the server's RSS per idle
+// keep-alive net/http conn (examples/http, N conns).
 package main
 
 import (
@@ -29,8 +31,10 @@ import (
 func main() {
 	load := flag.Bool("load", false, "run as the load generator (internal)")
 	addr := flag.String("addr", "", "load: server address")
-	connsList := flag.String("conns", "1,100,1000", "connection counts")
-	sizes := flag.String("size", "64", "message sizes in bytes")
+	work := flag.String("work", "echo", "load: echo or http (internal)")
+	connsList := flag.String("conns", "1,100,1000,10000", "echo: connection counts")
+	sizes := flag.String("size", "64,4096", "echo: message sizes in bytes")
+	httpConns := flag.String("http", "100", "net/http hello world: connection counts (empty: none)")
 	modes := flag.String("modes", "std,uring,c", "servers to compare")
 	dur := flag.Duration("dur", 3*time.Second, "measured time per run")
 	warm := flag.Duration("warm", 500*time.Millisecond, "warm-up per run")
@@ -43,7 +47,7 @@ func main() {
 	if *load {
 		n, _ := strconv.Atoi(flag.Arg(0))
 		s, _ := strconv.Atoi(flag.Arg(1))
-		runLoad(*addr, n, s, *warm, *dur)
+		runLoad(*addr, *work, n, s, *warm, *dur)
 		return
 	}
 	tmp, err := os.MkdirTemp("", "uringbench")
@@ -52,14 +56,13 @@ func main() {
 	}
 	defer os.RemoveAll(tmp)
 	echo := filepath.Join(tmp, "echo")
-	if out, err := exec.Command("go", "build", "-o", echo, "./examples/echo").CombinedOutput(); err != nil {
-		log.Fatalf("build examples/echo (run from the repository root): %v\n%s", err, out)
+	httpBin := filepath.Join(tmp, "http")
+	for bin, pkg := range map[string]string{echo: "./examples/echo", httpBin: "./examples/http"} {
+		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+			log.Fatalf("build %s (run from the repository root): %v\n%s", pkg, err, out)
+		}
 	}
 	if *idle > 0 {
-		httpBin := filepath.Join(tmp, "http")
-		if out, err := exec.Command("go", "build", "-o", httpBin, "./examples/http").CombinedOutput(); err != nil {
-			log.Fatalf("build examples/http: %v\n%s", err, out)
-		}
 		fmt.Printf("server RSS per idle keep-alive conn, %d conns (median of %d):\n", *idle, *reps)
 		for _, mode := range []string{"std", "uring"} {
 			var v []float64
@@ -76,6 +79,17 @@ func main() {
 		return
 	}
 	var results []point
+	measurePoint := func(srv server, conns, size int) {
+		var runs []run
+		for r := 0; r < *reps; r++ {
+			res, err := measure(srv, conns, size, *warm, *dur)
+			if err != nil {
+				log.Fatalf("%s %s conns=%d size=%d: %v", srv.work, srv.mode, conns, size, err)
+			}
+			runs = append(runs, res)
+		}
+		results = append(results, point{srv.work, srv.mode, conns, size, median(runs)})
+	}
 	for _, s := range ints(*sizes) {
 		for _, c := range ints(*connsList) {
 			for _, mode := range strings.Split(*modes, ",") {
@@ -85,16 +99,13 @@ func main() {
 						continue
 					}
 				}
-				var runs []run
-				for r := 0; r < *reps; r++ {
-					res, err := measure(mode, echo, *cecho, c, s, *warm, *dur)
-					if err != nil {
-						log.Fatalf("%s conns=%d size=%d: %v", mode, c, s, err)
-					}
-					runs = append(runs, res)
-				}
-				results = append(results, point{mode, c, s, median(runs)})
+				measurePoint(server{"echo", mode, echo, *cecho}, c, s)
 			}
+		}
+	}
+	for _, c := range ints(*httpConns) {
+		for _, mode := range []string{"std", "uring"} {
+			measurePoint(server{"http", mode, httpBin, ""}, c, 0)
 		}
 	}
 	printTable(results)
@@ -111,22 +122,30 @@ type run struct {
 }
 
 type point struct {
-	mode        string
+	work, mode  string // work: echo or http
 	conns, size int
 	run
 }
 
+// A server is what one point measures: a workload on a server binary.
+type server struct {
+	work, mode string
+	bin, cecho string
+}
+
 // measure starts one server, drives load at it from a child process, and
 // reads the server's CPU time around the measured window.
-func measure(mode, echo, cecho string, conns, size int, warm, dur time.Duration) (run, error) {
+func measure(s server, conns, size int, warm, dur time.Duration) (run, error) {
 	addr := freeAddr()
 	var srv *exec.Cmd
-	switch mode {
-	case "c":
+	switch {
+	case s.mode == "c":
 		_, port, _ := net.SplitHostPort(addr)
-		srv = exec.Command(cecho, "-p", port)
+		srv = exec.Command(s.cecho, "-p", port)
+	case s.work == "http":
+		srv = exec.Command(s.bin, "-addr", addr, "-net", s.mode, "-quiet")
 	default:
-		srv = exec.Command(echo, "-addr", addr, "-net", mode)
+		srv = exec.Command(s.bin, "-addr", addr, "-net", s.mode)
 	}
 	stderr, _ := srv.StderrPipe()
 	if err := srv.Start(); err != nil {
@@ -144,34 +163,63 @@ func measure(mode, echo, cecho string, conns, size int, warm, dur time.Duration)
 	if err := waitListening(addr); err != nil {
 		return run{}, err
 	}
-	// CPU is sampled over the whole load run, warm-up included, and divided
-	// by all round trips of that span (measured ops scaled to it).
-	cpu0 := procCPU(srv.Process.Pid)
-	out, err := exec.Command(os.Args[0], "-load", "-addr", addr, "-warm", warm.String(), "-dur", dur.String(),
-		strconv.Itoa(conns), strconv.Itoa(size)).Output()
-	cpu1 := procCPU(srv.Process.Pid)
-	if err != nil {
+	// CPU is sampled at the load generator's "start" and "stop" lines, so
+	// dialing and warm-up are left out.
+	load := exec.Command(os.Args[0], "-load", "-work", s.work, "-addr", addr, "-warm", warm.String(),
+		"-dur", dur.String(), strconv.Itoa(conns), strconv.Itoa(size))
+	stdout, _ := load.StdoutPipe()
+	if err := load.Start(); err != nil {
+		return run{}, err
+	}
+	// A uring echo server prints its ring counters on SIGUSR1 (others
+	// would die of it).
+	counters := func() {
+		if s.work == "echo" && s.mode == "uring" {
+			srv.Process.Signal(syscall.SIGUSR1)
+		}
+	}
+	var cpu0, cpu1 float64
+	var lr loadResult
+	var parseErr error
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		switch l := sc.Text(); l {
+		case "start":
+			cpu0 = procCPU(srv.Process.Pid)
+			counters()
+		case "stop":
+			cpu1 = procCPU(srv.Process.Pid)
+			counters()
+		default:
+			if err := json.Unmarshal([]byte(l), &lr); err != nil {
+				parseErr = fmt.Errorf("load output %q: %v", l, err)
+			}
+		}
+	}
+	if err := load.Wait(); err != nil {
 		return run{}, fmt.Errorf("load: %v", err)
 	}
-	var lr loadResult
-	if err := json.Unmarshal(out, &lr); err != nil {
-		return run{}, fmt.Errorf("load output %q: %v", out, err)
+	if parseErr != nil {
+		return run{}, parseErr
 	}
 	if lr.Ops == 0 {
 		return run{}, fmt.Errorf("no round trips (%d errors)", lr.Errors)
 	}
 	rps := float64(lr.Ops) / lr.Seconds
-	span := (warm + dur).Seconds()
 	r := run{rps: rps, p50: lr.P50, p99: lr.P99, p999: lr.P999,
-		cpuPerOp: (cpu1 - cpu0) * 1e6 / (rps * span)}
+		cpuPerOp: (cpu1 - cpu0) * 1e6 / float64(lr.Ops)}
 	srv.Process.Signal(syscall.SIGTERM)
-	for l := range lines { // the uring server prints its ring counters on SIGTERM
+	var enters []float64 // at start, at stop, at exit
+	for l := range lines {
 		if i := strings.Index(l, "stats: "); i >= 0 {
 			var st struct{ Enters float64 }
 			if json.Unmarshal([]byte(l[i+7:]), &st) == nil {
-				r.entersPerOp = st.Enters / (rps * span)
+				enters = append(enters, st.Enters)
 			}
 		}
+	}
+	if len(enters) >= 2 {
+		r.entersPerOp = (enters[1] - enters[0]) / float64(lr.Ops)
 	}
 	srv.Wait()
 	return r, nil
@@ -207,17 +255,21 @@ func median(rs []run) run {
 }
 
 func printTable(ps []point) {
-	fmt.Printf("%-6s %6s %6s %12s %8s %8s %8s %10s %9s %9s %11s\n",
-		"mode", "size", "conns", "round trip/s", "p50 µs", "p99 µs", "p999 µs", "CPU µs/op", "rps/std", "CPU/std", "enters/op")
-	std := map[[2]int]run{}
+	fmt.Printf("%-5s %-6s %6s %6s %12s %8s %8s %8s %10s %9s %9s %11s\n",
+		"work", "mode", "size", "conns", "round trip/s", "p50 µs", "p99 µs", "p999 µs", "CPU µs/op", "rps/std", "CPU/std", "enters/op")
+	type key struct {
+		work        string
+		size, conns int
+	}
+	std := map[key]run{}
 	for _, p := range ps {
 		if p.mode == "std" {
-			std[[2]int{p.size, p.conns}] = p.run
+			std[key{p.work, p.size, p.conns}] = p.run
 		}
 	}
 	for _, p := range ps {
 		ratio, cpuRatio := "-", "-"
-		if s, ok := std[[2]int{p.size, p.conns}]; ok && s.rps > 0 {
+		if s, ok := std[key{p.work, p.size, p.conns}]; ok && s.rps > 0 {
 			ratio = fmt.Sprintf("%.2fx", p.rps/s.rps)
 			cpuRatio = fmt.Sprintf("%.2fx", p.cpuPerOp/s.cpuPerOp)
 		}
@@ -225,8 +277,8 @@ func printTable(ps []point) {
 		if p.entersPerOp > 0 {
 			enters = fmt.Sprintf("%.2f", p.entersPerOp)
 		}
-		fmt.Printf("%-6s %6d %6d %12.0f %8.0f %8.0f %8.0f %10.2f %9s %9s %11s\n",
-			p.mode, p.size, p.conns, p.rps, p.p50, p.p99, p.p999, p.cpuPerOp, ratio, cpuRatio, enters)
+		fmt.Printf("%-5s %-6s %6d %6d %12.0f %8.0f %8.0f %8.0f %10.2f %9s %9s %11s\n",
+			p.work, p.mode, p.size, p.conns, p.rps, p.p50, p.p99, p.p999, p.cpuPerOp, ratio, cpuRatio, enters)
 	}
 }
 

@@ -18,7 +18,13 @@ var modeColor = map[string]color.RGBA{
 // writePlot draws two panels side by side — round trips/s (left) and server
 // CPU µs per round trip (right) — against connections on a log scale, one
 // line per mode and message size, each panel scaled from 0 to its maximum.
-func writePlot(path string, ps []point) error {
+func writePlot(path string, all []point) error {
+	var ps []point
+	for _, p := range all {
+		if p.work == "echo" {
+			ps = append(ps, p)
+		}
+	}
 	const w, h, pad = 900, 360, 30
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	for i := range img.Pix {
