@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The provided-buffer ring (group UN_BGID). Memory: one malloc'd slab of
+ * The provided-buffer ring (group UN_BGID). Memory: one calloc'd slab of
  * buf_count * buf_size bytes plus the page-aligned ring itself. The kernel
  * owns a buffer from the moment it is added until a CQE names it; then the
  * caller owns it until it passes the id to un_bufs_return().
+ *
+ * The pool starts with buf_initial buffers and grows (un_bufs_grow) when a
+ * recv finds it empty. A large slab comes from mmap, and calloc leaves its
+ * pages untouched, so buffers never added cost no resident memory: an idle
+ * server holds only the buffers it has needed.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -11,7 +16,7 @@
 #include <unistd.h>
 #include "uringnet.h"
 
-int un_bufs_setup(struct un_ring *r, unsigned count, unsigned size)
+int un_bufs_setup(struct un_ring *r, unsigned count, unsigned size, unsigned initial)
 {
 	struct io_uring_buf_reg reg;
 	size_t ring_bytes;
@@ -47,11 +52,27 @@ int un_bufs_setup(struct un_ring *r, unsigned count, unsigned size)
 		r->br = NULL;
 		return ret;
 	}
-	for (unsigned i = 0; i < count; i++)
-		io_uring_buf_ring_add(r->br, un_buf(r, i), size, (unsigned short)i,
-				      io_uring_buf_ring_mask(count), (int)i);
-	io_uring_buf_ring_advance(r->br, (int)count);
+	r->buf_live = 0;
+	un_bufs_grow(r, initial && initial < count ? initial : count);
 	return 0;
+}
+
+unsigned un_bufs_grow(struct un_ring *r, unsigned n)
+{
+	unsigned mask = io_uring_buf_ring_mask(r->buf_count);
+
+	if (n > r->buf_count - r->buf_live)
+		n = r->buf_count - r->buf_live;
+	for (unsigned i = 0; i < n; i++) {
+		unsigned bid = r->buf_live + i;
+
+		io_uring_buf_ring_add(r->br, un_buf(r, bid), r->buf_size, (unsigned short)bid,
+				      mask, (int)i);
+	}
+	io_uring_buf_ring_advance(r->br, (int)n);
+	r->buf_live += n;
+	r->stats.bufs_live = r->buf_live;
+	return n;
 }
 
 void un_bufs_free(struct un_ring *r)

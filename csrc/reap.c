@@ -25,7 +25,7 @@ int un_ring_run(struct un_ring *r, unsigned nops, unsigned nbids, unsigned wait_
 		unsigned batch_usec)
 {
 	struct io_uring_cqe *cqe;
-	unsigned head, n = 0, seen = 0;
+	unsigned head, n = 0, seen = 0, enobufs = 0;
 	int ret, err = 0;
 
 	if (nbids)
@@ -67,7 +67,7 @@ int un_ring_run(struct un_ring *r, unsigned nops, unsigned nbids, unsigned wait_
 			continue;
 		}
 		if (cqe->res == -ENOBUFS)
-			r->stats.enobufs++;
+			enobufs++;
 		r->cqes[n].user_data = cqe->user_data;
 		r->cqes[n].res = cqe->res;
 		r->cqes[n].flags = cqe->flags;
@@ -75,6 +75,12 @@ int un_ring_run(struct un_ring *r, unsigned nops, unsigned nbids, unsigned wait_
 	}
 	io_uring_cq_advance(&r->ring, seen);
 	r->stats.cqes += seen;
+	if (enobufs) {
+		/* The pool ran dry: double it (up to buf_count). The caller sees
+		 * stats.bufs_live grow and re-arms the starved recvs. */
+		r->stats.enobufs += enobufs;
+		un_bufs_grow(r, r->buf_live);
+	}
 	if (n == 0 && err)
 		return err;
 	return (int)n;

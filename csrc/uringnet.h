@@ -56,9 +56,11 @@ struct un_cqe {
 
 struct un_params {
 	unsigned sq_entries;	/* SQ size; the CQ is 8x this */
-	unsigned buf_count;	/* provided recv buffers; power of two <= 32768 */
+	unsigned buf_count;	/* most provided recv buffers; power of two <= 32768 */
 	unsigned buf_size;	/* bytes per recv buffer */
 	unsigned batch;		/* capacity of ops[] and cqes[] */
+	unsigned buf_initial;	/* buffers in the pool at first (0: buf_count); the pool
+				 * doubles, up to buf_count, when a recv finds it empty */
 };
 
 struct un_stats {
@@ -69,6 +71,7 @@ struct un_stats {
 	uint64_t enobufs;	/* recv completions with -ENOBUFS */
 	uint64_t overflows;	/* times the kernel flagged CQ overflow */
 	uint64_t bufs_returned;	/* buffers given back to the buffer ring */
+	uint64_t bufs_live;	/* buffers in the pool so far (a gauge) */
 };
 
 struct un_ring {
@@ -77,8 +80,9 @@ struct un_ring {
 
 	/* provided-buffer ring, group UN_BGID; single producer: the issuer */
 	struct io_uring_buf_ring *br;
-	unsigned char *bufs;
+	unsigned char *bufs;		/* buf_count * buf_size; pages untouched until a buffer is first used */
 	unsigned buf_count, buf_size;
+	unsigned buf_live;		/* bids [0, buf_live) have been added to the pool */
 
 	/* the wake eventfd (blocking, so io_uring polls it): any thread writes it; a READ op keeps it armed */
 	int wake_fd;
@@ -139,7 +143,9 @@ struct un_info {
 int un_describe(struct un_info *info);
 
 /* buffer ring (bufring.c) */
-int un_bufs_setup(struct un_ring *r, unsigned count, unsigned size);
+int un_bufs_setup(struct un_ring *r, unsigned count, unsigned size, unsigned initial);
+/* Adds up to n never-used buffers to the pool. Returns how many. Issuer thread only. */
+unsigned un_bufs_grow(struct un_ring *r, unsigned n);
 void un_bufs_free(struct un_ring *r);
 /* Gives buffers back to the kernel. Issuer thread only. */
 void un_bufs_return(struct un_ring *r, const uint16_t *bids, unsigned n);

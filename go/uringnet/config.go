@@ -15,13 +15,17 @@ type ListenConfig struct {
 	// re-arms from many conns in one io_uring_enter.
 	RingEntries uint32
 
-	// BufferCount is the number of provided receive buffers the ring shares
-	// among all its conns. Power of two, 8..32768. Default 1024.
+	// BufferCount is the most provided receive buffers the ring shares
+	// among all its conns. Power of two, 8..32768. Default 4096. The pool
+	// starts with 64 (or BufferCount, if fewer) and doubles whenever a recv
+	// finds it empty, so its memory follows the most data ever waiting to be
+	// read at once, not the number of conns; Stats.Buffers reports it.
 	BufferCount uint32
 
 	// BufferSize is the size of each receive buffer in bytes, 512..1 MiB.
-	// Default 8 KiB: one buffer covers a typical request; the pool costs
-	// BufferCount*BufferSize (8 MiB by default) however many conns are idle.
+	// Default 8 KiB: one buffer covers a typical request. The pool reserves
+	// BufferCount*BufferSize of address space (32 MiB by default); only
+	// buffers that have been used are resident.
 	BufferSize uint32
 
 	// Rings is how many rings (each with its own loop thread and buffer
@@ -42,7 +46,8 @@ type ListenConfig struct {
 // settings are validated options with defaults filled in.
 type settings struct {
 	ringEntries uint32
-	bufCount    uint32
+	bufCount    uint32 // the most buffers the pool grows to
+	bufInitial  uint32 // buffers in the pool at first
 	bufSize     uint32
 	rings       int
 	connBufs    int  // recv buffers one conn may hold before its recv pauses
@@ -57,7 +62,7 @@ func isPow2(v uint32) bool { return v != 0 && v&(v-1) == 0 }
 func (lc *ListenConfig) settings() (settings, error) {
 	s := settings{
 		ringEntries: 512,
-		bufCount:    1024,
+		bufCount:    4096,
 		bufSize:     8 << 10,
 		keepAlive:   lc.KeepAlive,
 		// Engine tuning; the environment overrides exist for benchmarks.
@@ -90,6 +95,7 @@ func (lc *ListenConfig) settings() (settings, error) {
 		}
 		s.bufSize = lc.BufferSize
 	}
+	s.bufInitial = min(64, s.bufCount)
 	// A conn may hold an eighth of the pool, at least 2 and at most 64
 	// buffers, before its recv pauses: one slow reader cannot starve the rest.
 	s.connBufs = int(s.bufCount / 8)

@@ -32,15 +32,17 @@ type conn struct {
 	sendLeft      uint32
 	sendTotal     int
 
-	rmu sync.Mutex
-	wmu sync.Mutex
+	rmu    sync.Mutex
+	wmu    sync.Mutex
+	doneRB [8]uint16 // under rmu: scratch for the buffer ids one Read finishes
 
 	fdmu   sync.RWMutex
 	fd     int // -1 once closed by the loop
 	linger bool
 
 	mu         sync.Mutex
-	rq         []rbuf // received buffers, oldest first from rhead
+	rq         []rbuf  // received buffers, oldest first from rhead
+	rqInline   [4]rbuf // rq's first backing array: no allocation for a few buffers
 	rhead      int
 	roff       int   // bytes of rq[rhead] already read
 	rerr       error // after rq drains: io.EOF or the recv error
@@ -59,12 +61,13 @@ type conn struct {
 // rbuf is a recv buffer the kernel filled and Read has not fully consumed.
 type rbuf struct {
 	bid uint16
-	n   int
+	n   uint32
 }
 
 func newConn(r *ring, fd int, network string) *conn {
 	c := &conn{r: r, fd: fd, network: network,
 		rch: make(chan struct{}, 1), wch: make(chan struct{}, 1)}
+	c.rq = c.rqInline[:0]
 	c.rdl.wake = c.rch
 	c.wdl.wake = c.wch
 	return c
@@ -120,7 +123,7 @@ func (c *conn) onRecv(r *ring, res int32, flags uint32) {
 	switch {
 	case res > 0:
 		c.mu.Lock()
-		c.rq = append(c.rq, rbuf{bid: uint16(flags >> shim.CQEBufShift), n: int(res)})
+		c.rq = append(c.rq, rbuf{bid: uint16(flags >> shim.CQEBufShift), n: uint32(res)})
 		full := len(c.rq)-c.rhead >= r.cfg.connBufs
 		if full {
 			c.recvPaused = true

@@ -65,15 +65,17 @@ func (c *conn) read(p []byte) (int, error) {
 
 // consume copies queued bytes into p. c.mu must be held: the loop gives a
 // closed conn's buffers back under c.mu, so they stay ours while we copy.
+// c.rmu must be held too: the ids of finished buffers are returned in
+// c.doneRB, valid until the next consume.
 func (c *conn) consume(p []byte) (int, []uint16) {
-	var done []uint16
+	done := c.doneRB[:0]
 	n := 0
 	for n < len(p) && c.rhead < len(c.rq) {
 		b := &c.rq[c.rhead]
-		k := copy(p[n:], c.r.sr.Buffer(b.bid, b.n)[c.roff:])
+		k := copy(p[n:], c.r.sr.Buffer(b.bid, int(b.n))[c.roff:])
 		n += k
 		c.roff += k
-		if c.roff == b.n {
+		if c.roff == int(b.n) {
 			done = append(done, b.bid)
 			c.rhead++
 			c.roff = 0

@@ -35,14 +35,15 @@ type ring struct {
 	recentBatch atomic.Int32 // size of the loop's last CQE batch: sizes its next wait; a load gauge for Write
 
 	// Owned by the loop goroutine.
-	sr      *shim.Ring
-	slots   []endpoint // user_data slot -> endpoint; slot 0 unused
-	free    []uint32
-	live    int       // registered endpoints
-	holds   int       // owners keeping an idle ring alive (a listener's extra rings)
-	pending []shim.Op // ops prepared by the loop, not yet copied into sr.Ops
-	ownBids []uint16  // buffers the loop itself gives back (torn-down conns)
-	starved []*conn   // conns whose multishot recv ended with -ENOBUFS
+	sr       *shim.Ring
+	slots    []endpoint // user_data slot -> endpoint; slot 0 unused
+	free     []uint32
+	live     int       // registered endpoints
+	holds    int       // owners keeping an idle ring alive (a listener's extra rings)
+	pending  []shim.Op // ops prepared by the loop, not yet copied into sr.Ops
+	ownBids  []uint16  // buffers the loop itself gives back (torn-down conns)
+	starved  []*conn   // conns whose multishot recv ended with -ENOBUFS
+	bufsLive uint64    // pool size at the last poolGrew
 
 	statsMu   sync.Mutex // protects stats and endpoints
 	stats     shim.Stats // copied from sr after each run
@@ -186,10 +187,11 @@ func (r *ring) loop(first request, ready chan<- error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	sr, err := shim.NewRing(shim.Params{
-		SQEntries: r.cfg.ringEntries,
-		BufCount:  r.cfg.bufCount,
-		BufSize:   r.cfg.bufSize,
-		Batch:     r.cfg.ringEntries,
+		SQEntries:  r.cfg.ringEntries,
+		BufCount:   r.cfg.bufCount,
+		BufInitial: r.cfg.bufInitial,
+		BufSize:    r.cfg.bufSize,
+		Batch:      r.cfg.ringEntries,
 	})
 	if err != nil {
 		ready <- err
@@ -243,6 +245,9 @@ func (r *ring) loop(first request, ready chan<- error) {
 			nb = 0
 			got += n
 			r.dispatch(n)
+			if len(r.starved) > 0 && r.poolGrew() {
+				r.rearmStarved() // new buffers: queued for this pass's next run
+			}
 		}
 		if wait {
 			r.sleeping.Store(false)
@@ -275,6 +280,15 @@ func (r *ring) retire() bool {
 	}
 	r.dead = true
 	return true
+}
+
+// poolGrew reports whether the C side added buffers to the pool (it does
+// when a recv finds it empty) since the last call. Loop only.
+func (r *ring) poolGrew() bool {
+	live := r.sr.Stats().BufsLive
+	grew := live != r.bufsLive
+	r.bufsLive = live
+	return grew
 }
 
 // dispatch hands the first n CQEs to their endpoints.
@@ -423,6 +437,7 @@ type Stats struct {
 	CQEs         uint64 // CQEs reaped
 	Wakeups      uint64 // loop wake-ups through the eventfd
 	ENOBUFS      uint64 // recv completions that found the buffer pool empty
+	Buffers      uint64 // recv buffers in the pool (it grows on ENOBUFS)
 	Overflows    uint64 // passes that saw the CQ overflow flag
 	BufsReturned uint64 // recv buffers given back to the kernel
 }
@@ -434,6 +449,7 @@ func (r *ring) snapshot() Stats {
 	st := Stats{Ring: r.id, Endpoints: endpoints, GoWakes: r.extra.wakes.Load()}
 	st.Enters, st.SQEs, st.CQEs, st.Wakeups = s.Enters, s.SQEs, s.CQEs, s.Wakeups
 	st.ENOBUFS, st.Overflows, st.BufsReturned = s.ENOBUFS, s.Overflows, s.BufsReturned
+	st.Buffers = s.BufsLive
 	return st
 }
 
@@ -447,4 +463,5 @@ func (s *Stats) add(o Stats) {
 	s.ENOBUFS += o.ENOBUFS
 	s.Overflows += o.Overflows
 	s.BufsReturned += o.BufsReturned
+	s.Buffers += o.Buffers
 }

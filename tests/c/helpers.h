@@ -20,7 +20,7 @@
 /* Creates a ring with small defaults; returns T_EXIT_SKIP if the kernel refuses io_uring. */
 static inline int t_ring(struct un_ring **r, unsigned bufs)
 {
-	struct un_params p = { .sq_entries = 64, .buf_count = bufs, .buf_size = 4096, .batch = 64 };
+	struct un_params p = { .sq_entries = 64, .buf_count = bufs, .buf_size = 4096, .batch = 64, .buf_initial = 0 };
 	int ret = un_ring_init(r, &p);
 
 	if (ret == -ENOSYS || ret == -EPERM || ret == -EINVAL) {

@@ -69,15 +69,17 @@ var (
 
 // Params sizes a ring.
 type Params struct {
-	SQEntries uint32
-	BufCount  uint32
-	BufSize   uint32
-	Batch     uint32
+	SQEntries  uint32
+	BufCount   uint32 // the most buffers the pool grows to
+	BufInitial uint32 // buffers in the pool at first
+	BufSize    uint32
+	Batch      uint32
 }
 
 // Stats mirrors struct un_stats.
 type Stats struct {
 	Enters, SQEs, CQEs, Wakeups, ENOBUFS, Overflows, BufsReturned uint64
+	BufsLive                                                      uint64 // buffers in the pool so far
 }
 
 // Ring is a C-owned ring. Ops, Bids and CQEs are views of C memory owned by
@@ -96,10 +98,11 @@ type Ring struct {
 // NewRing creates a ring on the calling thread.
 func NewRing(p Params) (*Ring, error) {
 	cp := C.struct_un_params{
-		sq_entries: C.uint(p.SQEntries),
-		buf_count:  C.uint(p.BufCount),
-		buf_size:   C.uint(p.BufSize),
-		batch:      C.uint(p.Batch),
+		sq_entries:  C.uint(p.SQEntries),
+		buf_count:   C.uint(p.BufCount),
+		buf_initial: C.uint(p.BufInitial),
+		buf_size:    C.uint(p.BufSize),
+		batch:       C.uint(p.Batch),
 	}
 	var cr *C.struct_un_ring
 	// &cp and &cr are Go pointers used only for the duration of the call.
@@ -145,6 +148,7 @@ func (r *Ring) Stats() Stats {
 		Enters: uint64(s.enters), SQEs: uint64(s.sqes), CQEs: uint64(s.cqes),
 		Wakeups: uint64(s.wakeups), ENOBUFS: uint64(s.enobufs),
 		Overflows: uint64(s.overflows), BufsReturned: uint64(s.bufs_returned),
+		BufsLive: uint64(s.bufs_live),
 	}
 }
 
