@@ -3,6 +3,7 @@ package uringnet
 import (
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"syscall"
 
@@ -34,7 +35,8 @@ type conn struct {
 
 	rmu    sync.Mutex
 	wmu    sync.Mutex
-	doneRB [8]uint16 // under rmu: scratch for the buffer ids one Read finishes
+	doneRB [8]uint16      // under rmu: scratch for the buffer ids one Read finishes
+	pin    runtime.Pinner // under wmu: pins the chunk of the send in flight
 
 	fdmu   sync.RWMutex
 	fd     int // -1 once closed by the loop

@@ -3,7 +3,6 @@ package uringnet
 import (
 	"errors"
 	"net"
-	"runtime"
 	"syscall"
 	"unsafe"
 )
@@ -137,10 +136,11 @@ func (c *conn) write(b []byte) (int, error) {
 
 // sendPinned sends chunk through the ring. The chunk's memory is pinned from
 // before the loop sees its address until the send's last CQE has arrived.
+// c.wmu is held: c.pin is the writer's, reused so that pinning allocates
+// nothing after the conn's first send.
 func (c *conn) sendPinned(chunk []byte) (int, error) {
-	var pin runtime.Pinner
-	pin.Pin(&chunk[0])
-	defer pin.Unpin()
+	c.pin.Pin(&chunk[0])
+	defer c.pin.Unpin()
 	if !c.r.submit(request{kind: reqSend, c: c, addr: uintptr(unsafe.Pointer(&chunk[0])), n: uint32(len(chunk))}) {
 		return 0, net.ErrClosed
 	}

@@ -200,6 +200,7 @@ func (r *ring) loop(first request, ready chan<- error) {
 	r.sr = sr
 	r.wakeFD = sr.WakeFD
 	r.apply(&first)
+	r.stats = sr.Stats() // readable from the start, not after the first pass
 	trackRing(r, true)
 	ready <- nil
 
