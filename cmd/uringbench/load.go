@@ -79,20 +79,16 @@ func runLoad(addr, work string, conns, size int, warm, dur time.Duration) {
 			}
 			for !stop.Load() {
 				t0 := time.Now()
-				if _, err := c.Write(msg); err != nil {
-					if !stop.Load() {
-						errs.Add(1)
-					}
-					return
-				}
-				var err error
-				if hr != nil {
+				_, err := c.Write(msg)
+				switch {
+				case err != nil:
+				case hr != nil:
 					err = hr.readResponse()
-				} else {
+				default:
 					_, err = io.ReadFull(c, buf)
 				}
 				if err != nil {
-					if !stop.Load() {
+					if !stop.Load() { // after stop, deadlines end the last round trip
 						errs.Add(1)
 					}
 					return

@@ -8,21 +8,16 @@
 
 int main(void)
 {
-	struct un_params p = { .sq_entries = 64, .buf_count = 8, .buf_size = 4096, .batch = 64,
-			       .buf_initial = 2 };
 	struct un_ring *r;
 	struct un_cqe cqe;
-	int nheld = 0, port = 0, lfd, cfd = -1, sfd = -1, ret;
+	uint16_t held[2];
+	int nheld, port = 0, lfd, cfd = -1, sfd = -1, ret;
 	unsigned bid;
 	char chunk[100];
 
-	ret = un_ring_init(&r, &p);
-	if (ret == -ENOSYS || ret == -EPERM || ret == -EINVAL) {
-		fprintf(stderr, "skip: io_uring not usable: %s\n", strerror(-ret));
-		return T_EXIT_SKIP;
-	}
+	ret = t_ring_pool(&r, 8, 2);
 	if (ret)
-		return T_EXIT_FAIL;
+		return ret;
 	if (r->stats.bufs_live != 2) {
 		fprintf(stderr, "pool starts with %llu buffers, want 2\n",
 			(unsigned long long)r->stats.bufs_live);
@@ -38,14 +33,12 @@ int main(void)
 		goto err;
 	r->ops[0] = (struct un_op){ .user_data = 7, .fd = sfd, .kind = UN_OP_RECV_MULTI };
 	un_ring_run(r, 1, 0, 0, 0);
-	for (;;) {
-		if (write(cfd, chunk, sizeof(chunk)) != sizeof(chunk) || t_wait_for(r, 7, &cqe, 0))
-			goto err;
-		if (cqe.res == -ENOBUFS)
-			break;
-		bid = cqe.flags >> IORING_CQE_BUFFER_SHIFT;
-		if (cqe.res <= 0 || bid >= 2 || ++nheld > 2) {
-			fprintf(stderr, "recv res %d bid %u with %d held\n", cqe.res, bid, nheld);
+	nheld = t_recv_until_enobufs(r, cfd, 7, chunk, sizeof(chunk), held, 2, &cqe);
+	if (nheld < 0)
+		goto err;
+	for (int i = 0; i < nheld; i++) {
+		if (held[i] >= 2) {
+			fprintf(stderr, "recv used bid %u of a 2-buffer pool\n", held[i]);
 			goto err;
 		}
 	}

@@ -17,10 +17,14 @@
 #define T_EXIT_FAIL 1
 #define T_EXIT_SKIP 77
 
-/* Creates a ring with small defaults; returns T_EXIT_SKIP if the kernel refuses io_uring. */
-static inline int t_ring(struct un_ring **r, unsigned bufs)
+/*
+ * Creates a ring with small defaults and a pool of up to count buffers, initial
+ * of them at first (0: all); returns T_EXIT_SKIP if the kernel refuses io_uring.
+ */
+static inline int t_ring_pool(struct un_ring **r, unsigned count, unsigned initial)
 {
-	struct un_params p = { .sq_entries = 64, .buf_count = bufs, .buf_size = 4096, .batch = 64, .buf_initial = 0 };
+	struct un_params p = { .sq_entries = 64, .buf_count = count, .buf_size = 4096, .batch = 64,
+			       .buf_initial = initial };
 	int ret = un_ring_init(r, &p);
 
 	if (ret == -ENOSYS || ret == -EPERM || ret == -EINVAL) {
@@ -32,6 +36,12 @@ static inline int t_ring(struct un_ring **r, unsigned bufs)
 		return T_EXIT_FAIL;
 	}
 	return T_EXIT_PASS;
+}
+
+/* A ring whose pool holds all bufs buffers from the start. */
+static inline int t_ring(struct un_ring **r, unsigned bufs)
+{
+	return t_ring_pool(r, bufs, 0);
 }
 
 /* A blocking listener on 127.0.0.1, port written to *port. */
@@ -75,6 +85,31 @@ static inline int t_wait_for(struct un_ring *r, uint64_t ud, struct un_cqe *out,
 		}
 	}
 	return -ETIMEDOUT;
+}
+
+/*
+ * With a multishot recv (user_data ud) armed on the peer of cfd, writes len
+ * bytes of chunk at a time and holds every buffer the recv fills, until a
+ * recv ends with -ENOBUFS; that CQE is copied to *last. Fails if a recv
+ * returns anything else or more than max buffers fill. Returns how many
+ * buffer ids it wrote to held, or -1.
+ */
+static inline int t_recv_until_enobufs(struct un_ring *r, int cfd, uint64_t ud, const char *chunk,
+				       size_t len, uint16_t *held, int max, struct un_cqe *last)
+{
+	int nheld = 0;
+
+	for (;;) {
+		if (write(cfd, chunk, len) != (ssize_t)len || t_wait_for(r, ud, last, 0))
+			return -1;
+		if (last->res == -ENOBUFS)
+			return nheld;
+		if (last->res <= 0 || nheld == max) {
+			fprintf(stderr, "unexpected recv res %d with %d held\n", last->res, nheld);
+			return -1;
+		}
+		held[nheld++] = (uint16_t)(last->flags >> IORING_CQE_BUFFER_SHIFT);
+	}
 }
 
 #endif
