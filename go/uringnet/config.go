@@ -38,6 +38,15 @@ type ListenConfig struct {
 	// net.ListenConfig: 0 means the default (15 s), negative disables it.
 	KeepAlive time.Duration
 
+	// WriteBuffer is how many bytes a conn's Writes may leave queued for
+	// the loop to send before Write blocks, as a socket's send buffer does
+	// for package net: a Write of up to WriteBuffer bytes copies them into C
+	// memory and returns without waiting for the send. A send that fails
+	// later is reported by the next Write; Close sends what is queued first.
+	// Larger Writes are sent from the caller's memory and return once sent.
+	// Default 64 KiB; negative disables (every Write waits for its send).
+	WriteBuffer int
+
 	// Require makes Listen fail when io_uring cannot be used, instead of
 	// falling back to a standard net listener.
 	Require bool
@@ -51,6 +60,7 @@ type settings struct {
 	bufSize     uint32
 	rings       int
 	connBufs    int  // recv buffers one conn may hold before its recv pauses
+	writeBuf    int  // bytes a conn's outbox may hold; 0: no outbox
 	spins       int  // empty loop passes before the loop sleeps in the kernel
 	directWrite bool // Write tries a non-blocking send(2) before using the ring
 	batchUsec   int  // longest wait for a batch of completions before taking one
@@ -69,6 +79,16 @@ func (lc *ListenConfig) settings() (settings, error) {
 		spins:       envInt("URINGNET_SPINS", 0),
 		directWrite: os.Getenv("URINGNET_DIRECTWRITE") != "0",
 		batchUsec:   envInt("URINGNET_BATCH_USEC", 50),
+		writeBuf:    envInt("URINGNET_WRITEBUF", 64<<10),
+	}
+	if lc.WriteBuffer != 0 {
+		if lc.WriteBuffer > 64<<20 {
+			return s, fmt.Errorf("uringnet: WriteBuffer %d: want at most 64 MiB", lc.WriteBuffer)
+		}
+		s.writeBuf = lc.WriteBuffer
+	}
+	if s.writeBuf < 0 {
+		s.writeBuf = 0
 	}
 	if lc.RingEntries != 0 {
 		if !isPow2(lc.RingEntries) || lc.RingEntries < 8 || lc.RingEntries > 32768 {

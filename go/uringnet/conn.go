@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/uringnet/uringnet/go/internal/shim"
 )
@@ -23,15 +24,17 @@ type conn struct {
 
 	// Loop-owned: loopState (slot, inflight, closing) and the fields up to rmu.
 	loopState
-	recvArmed     bool   // a multishot recv is in flight
-	recvCancelled bool   // a cancel for it is in flight (pause)
-	starved       bool   // on r.starved
-	sending       bool   // a send op is in flight
-	sendCancelled bool   // deadline cancel asked: report, don't continue
-	sendKind      uint32 // shim.OpSend, or shim.OpSplice (sendAddr is then the pipe fd)
-	sendAddr      uintptr
-	sendLeft      uint32
-	sendTotal     int
+	recvArmed       bool   // a multishot recv is in flight
+	recvCancelled   bool   // a cancel for it is in flight (pause)
+	starved         bool   // on r.starved
+	sending         bool   // a send op is in flight
+	sendCancelled   bool   // deadline cancel asked: report, don't continue
+	sendKind        uint32 // shim.OpSend, or shim.OpSplice (sendAddr is then the pipe fd)
+	sendAddr        uintptr
+	sendLeft        uint32
+	sendTotal       int
+	outSending      bool // a send of the outbox head is in flight
+	closeAfterFlush bool // Close came with bytes queued: close once they are sent
 
 	rmu    sync.Mutex
 	wmu    sync.Mutex
@@ -55,6 +58,18 @@ type conn struct {
 	sendErr    error
 	rdl, wdl   deadline
 	rch, wch   chan struct{} // 1-buffered wake-ups for a blocked Read / Write
+
+	// The outbox (outbox.go): bytes Writes handed over, not yet sent.
+	out            []outChunk  // oldest first; out[0] may be in flight
+	outInline      [1]outChunk // out's first backing array: most Writes fit one chunk
+	outBytes       int         // queued, not yet taken by the kernel
+	outActive      bool        // the loop owns a non-empty outbox (a flush request or a send is pending)
+	outWait        bool        // a writer waits for the outbox to shrink
+	werr           error       // a send failed after its Write returned; later Writes report it
+	wclosed        bool        // CloseWrite was called
+	shutAfterFlush bool        // CloseWrite came with bytes queued: shut down once they are sent
+	discard        bool        // SetLinger(0): Close drops queued bytes
+	flushTimer     *time.Timer // bounds Close's flush of queued bytes
 
 	laddr, raddr net.Addr // set once, lazily (addrOnce)
 	addrOnce     sync.Once
@@ -88,7 +103,11 @@ func (c *conn) complete(r *ring, k opKind, res int32, flags uint32) {
 	case opRecv:
 		c.onRecv(r, res, flags)
 	case opSend:
-		c.onSend(r, res)
+		if c.outSending {
+			c.onOutSend(r, res)
+		} else {
+			c.onSend(r, res)
+		}
 	case opCancel:
 		c.inflight--
 	}
@@ -230,6 +249,14 @@ func (c *conn) finishSend(err error) {
 }
 
 func (r *ring) closeConn(c *conn) {
+	c.mu.Lock()
+	flush := c.outActive && !c.discard
+	c.mu.Unlock()
+	if flush && !c.closing {
+		c.closeAfterFlush = true // onOutSend closes when the outbox is empty
+		r.flushOut(c)
+		return
+	}
 	if r.beginClose(&c.loopState, c.fd) {
 		r.teardownConn(c)
 	}
@@ -252,8 +279,14 @@ func (r *ring) teardownConn(c *conn) {
 		r.ownBids = append(r.ownBids, b.bid)
 	}
 	c.rq, c.rhead, c.roff = nil, 0, 0
+	c.dropOutLocked()
 	c.closed = true
+	t := c.flushTimer
+	c.flushTimer = nil
 	c.mu.Unlock()
+	if t != nil {
+		t.Stop()
+	}
 	notify(c.rch)
 	notify(c.wch)
 }

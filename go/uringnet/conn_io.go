@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -86,10 +87,25 @@ func (c *conn) consume(p []byte) (int, []uint16) {
 	return n, done
 }
 
-// write implements Write: one send op at a time per conn, over pinned Go memory.
+// write implements Write. Writes up to cfg.writeBuf bytes go through the
+// outbox (outbox.go) and return once queued; larger ones wait for the outbox
+// to drain and are then sent from the caller's memory, pinned, returning
+// once the kernel has taken all of it.
 func (c *conn) write(b []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	c.mu.Lock()
+	wclosed := c.wclosed && !c.closed
+	c.mu.Unlock()
+	if wclosed {
+		return 0, syscall.EPIPE
+	}
+	if len(b) <= c.r.cfg.writeBuf {
+		return c.writeBehind(b)
+	}
+	if err := c.drain(); err != nil {
+		return 0, err
+	}
 	total := 0
 	for {
 		c.mu.Lock()
@@ -180,6 +196,13 @@ func (c *conn) close() error {
 		return net.ErrClosed
 	}
 	c.closed = true
+	if c.outActive && !c.discard {
+		// Queued bytes are sent before the socket closes, unless the peer
+		// stops reading for closeFlushTimeout.
+		c.flushTimer = time.AfterFunc(closeFlushTimeout, func() {
+			c.r.submit(request{kind: reqAbortFlush, c: c})
+		})
+	}
 	c.mu.Unlock()
 	c.rdl.stop()
 	c.wdl.stop()

@@ -71,6 +71,9 @@ func (c *conn) spliceFrom(r io.Reader) (written int64, handled bool, err error) 
 
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if err := c.drain(); err != nil { // bytes written before go first
+		return 0, true, err
+	}
 	for remain > 0 {
 		// file -> pipe: a page-cache operation, done here.
 		var moved int

@@ -49,6 +49,8 @@ type ring struct {
 	stats     shim.Stats // copied from sr after each run
 	endpoints int        // copied from live after each run
 	extra     ringCounters
+
+	chunks chunkPool // C memory for conns' outboxes (outbox.go)
 }
 
 type ringCounters struct {
@@ -121,6 +123,8 @@ const (
 	reqSplice // like reqSend, from the pipe fd in addr
 	reqCancelSend
 	reqCloseConn
+	reqFlush      // send the conn's outbox
+	reqAbortFlush // stop sending a closed conn's outbox and close it
 )
 
 // A request is work another goroutine hands to the loop.
@@ -267,6 +271,7 @@ func (r *ring) loop(first request, ready chan<- error) {
 		}
 	}
 	trackRing(r, false)
+	r.chunks.close()
 	sr.Close() // r.sr stays set: its buffer view is read-only and no conn has queued buffers left
 }
 
@@ -425,6 +430,10 @@ func (r *ring) apply(q *request) {
 		r.cancelSend(q.c)
 	case reqCloseConn:
 		r.closeConn(q.c)
+	case reqFlush:
+		r.flushOut(q.c)
+	case reqAbortFlush:
+		r.abortFlush(q.c)
 	}
 }
 

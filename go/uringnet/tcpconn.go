@@ -59,8 +59,12 @@ func (pc *Conn) Read(p []byte) (int, error) {
 	return n, pc.err("read", err)
 }
 
-// Write implements io.Writer. It returns once the kernel has taken all of p
-// (or an error says how much it took). Concurrent Writes do not interleave.
+// Write implements io.Writer. Concurrent Writes do not interleave. A Write
+// of up to ListenConfig.WriteBuffer bytes (64 KiB by default) returns once
+// its bytes are queued for the ring to send, as package net's returns once
+// the socket buffer took them; a send error that comes later is reported by
+// the next Write. A larger Write returns once the kernel has taken all of p
+// (or an error says how much it took).
 func (pc *Conn) Write(p []byte) (int, error) {
 	n, err := pc.c.write(p)
 	runtime.KeepAlive(pc)
@@ -95,7 +99,7 @@ func (pc *Conn) SetReadDeadline(t time.Time) error {
 }
 
 // SetWriteDeadline sets the deadline for Write; zero means none. A Write
-// that times out returns how many bytes the kernel took.
+// that times out returns how many bytes were taken; they will be sent.
 func (pc *Conn) SetWriteDeadline(t time.Time) error {
 	if pc.isClosed() {
 		return pc.err("set", net.ErrClosed)
@@ -136,10 +140,21 @@ func (pc *Conn) CloseRead() error {
 	})
 }
 
-// CloseWrite shuts down the writing side: the peer reads EOF while this
-// side can still read.
+// CloseWrite shuts down the writing side: the peer reads EOF, after every
+// byte written before, while this side can still read. Later Writes fail.
 func (pc *Conn) CloseWrite() error {
+	c := pc.c
 	return pc.withFD("close", func(fd int) error {
+		c.mu.Lock()
+		c.wclosed = true
+		queued := c.outActive
+		if queued {
+			c.shutAfterFlush = true // the loop shuts down once the outbox is sent
+		}
+		c.mu.Unlock()
+		if queued {
+			return nil
+		}
 		return sockErr("shutdown", syscall.Shutdown(fd, syscall.SHUT_WR))
 	})
 }
@@ -187,6 +202,9 @@ func (pc *Conn) SetLinger(sec int) error {
 			return sockErr("setsockopt", err)
 		}
 		pc.c.linger = sec > 0 // a positive linger can block close(2)
+		pc.c.mu.Lock()
+		pc.c.discard = sec == 0 // Close drops queued bytes and resets
+		pc.c.mu.Unlock()
 		return nil
 	})
 }

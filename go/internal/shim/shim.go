@@ -159,6 +159,14 @@ func (r *Ring) Close() {
 	r.Ops, r.Bids, r.CQEs = nil, nil, nil
 }
 
+// Alloc returns n bytes of C memory (nil if out of memory), for data the
+// kernel reads after the Go call that queued it has returned. Free it only
+// after the last CQE of every op that names it.
+func Alloc(n int) unsafe.Pointer { return C.malloc(C.size_t(n)) }
+
+// Free releases memory from Alloc.
+func Free(p unsafe.Pointer) { C.free(p) }
+
 // Probe reports whether the engine can run in this process, and why not.
 func Probe() (syscall.Errno, string) {
 	var why [256]C.char

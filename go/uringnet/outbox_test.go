@@ -1,0 +1,189 @@
+package uringnet
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// fill writes 4 KiB records to s until a Write times out because the peer
+// does not read (the socket and the outbox are full). It returns how many
+// bytes the Writes reported taken, and the bytes themselves.
+func fill(t *testing.T, s *Conn) []byte {
+	t.Helper()
+	var sent []byte
+	rec := make([]byte, 4096)
+	s.SetWriteDeadline(time.Now().Add(500 * time.Millisecond))
+	within(t, 20*time.Second, "filling the socket", func() {
+		for i := 0; ; i++ {
+			for j := range rec {
+				rec[j] = byte(i + j)
+			}
+			n, err := s.Write(rec)
+			sent = append(sent, rec[:n]...)
+			if err != nil {
+				if !errors.Is(err, os.ErrDeadlineExceeded) {
+					t.Errorf("write: %v", err)
+				}
+				return
+			}
+		}
+	})
+	s.SetWriteDeadline(time.Time{})
+	return sent
+}
+
+// Close sends what Writes queued before it closes the socket: the peer
+// reads every byte that Write reported taken, then EOF. With the outbox off
+// (WriteBuffer < 0) the same must hold.
+func TestCloseSendsQueuedBytes(t *testing.T) {
+	for _, cfg := range []struct {
+		name string
+		wb   int
+	}{{"outbox", 0}, {"no-outbox", -1}} {
+		t.Run(cfg.name, func(t *testing.T) {
+			ln := newTestListener(t, &ListenConfig{WriteBuffer: cfg.wb})
+			s, c := pair(t, ln)
+			sent := fill(t, s)
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			var got []byte
+			within(t, 30*time.Second, "peer reads all", func() {
+				var err error
+				got, err = io.ReadAll(c)
+				if err != nil {
+					t.Error(err)
+				}
+			})
+			if !bytes.Equal(got, sent) {
+				t.Fatalf("peer read %d bytes, Writes reported %d (or they differ)", len(got), len(sent))
+			}
+		})
+	}
+}
+
+// CloseWrite with bytes queued: the peer reads them all, then EOF, and this
+// side can still read. Writes after CloseWrite fail.
+func TestCloseWriteAfterQueuedBytes(t *testing.T) {
+	ln := newTestListener(t, nil)
+	s, c := pair(t, ln)
+	sent := fill(t, s)
+	if err := s.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Write([]byte("late")); err == nil {
+		t.Fatal("Write after CloseWrite succeeded")
+	} else {
+		checkOpError(t, err, "write", syscall.EPIPE)
+	}
+	var got []byte
+	within(t, 30*time.Second, "peer reads all then EOF", func() { got, _ = io.ReadAll(c) })
+	if !bytes.Equal(got, sent) {
+		t.Fatalf("peer read %d bytes, Writes reported %d (or they differ)", len(got), len(sent))
+	}
+	c.Write([]byte("still talking"))
+	buf := make([]byte, 13)
+	if _, err := io.ReadFull(s, buf); err != nil || string(buf) != "still talking" {
+		t.Fatalf("read after CloseWrite: %q %v", buf, err)
+	}
+}
+
+// A closed conn whose peer never reads stops trying after closeFlushTimeout
+// and releases its socket.
+func TestCloseFlushGivesUp(t *testing.T) {
+	old := closeFlushTimeout
+	closeFlushTimeout = 300 * time.Millisecond
+	defer func() { closeFlushTimeout = old }()
+	ln := newTestListener(t, nil)
+	s, _ := pair(t, ln)
+	fill(t, s)
+	before := ln.Stats().Endpoints
+	s.Close()
+	deadline := time.Now().Add(15 * time.Second)
+	for ln.Stats().Endpoints >= before {
+		if time.Now().After(deadline) {
+			t.Fatalf("conn still registered %v after Close (endpoints %d)", 15*time.Second, ln.Stats().Endpoints)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// SetLinger(0) drops queued bytes: Close resets the conn at once.
+func TestLingerZeroDropsQueuedBytes(t *testing.T) {
+	ln := newTestListener(t, nil)
+	s, c := pair(t, ln)
+	sent := fill(t, s)
+	if err := s.SetLinger(0); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	var got int64
+	var err error
+	within(t, 30*time.Second, "peer reads until the reset", func() { got, err = io.Copy(io.Discard, c) })
+	if got >= int64(len(sent)) {
+		t.Fatalf("peer read all %d bytes: queued bytes were not dropped", got)
+	}
+	if err != nil && !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("peer read error %v, want ECONNRESET or none", err)
+	}
+}
+
+// Bytes written before ReadFrom (which splices past the outbox) arrive
+// before the file's.
+func TestReadFromAfterWriteKeepsOrder(t *testing.T) {
+	ln := newTestListener(t, nil)
+	s, c := pair(t, ln)
+	path, data := tempFile(t, 200<<10)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	head := bytes.Repeat([]byte("head"), 1000)
+	got := make(chan []byte, 1)
+	go func() {
+		b, _ := io.ReadAll(io.LimitReader(c, int64(len(head)+len(data))))
+		got <- b
+	}()
+	if _, err := s.Write(head); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReadFrom(f); err != nil {
+		t.Fatal(err)
+	}
+	var b []byte
+	within(t, 30*time.Second, "peer reads", func() { b = <-got })
+	if !bytes.Equal(b, append(head, data...)) {
+		t.Fatal("bytes out of order or corrupted")
+	}
+}
+
+// A send error that arrives after Write returned is reported by a later
+// Write, as a *net.OpError.
+func TestLaterWriteReportsSendError(t *testing.T) {
+	ln := newTestListener(t, nil)
+	s, c := pair(t, ln)
+	c.(*net.TCPConn).SetLinger(0)
+	c.Close()
+	within(t, 10*time.Second, "writes after the peer's reset", func() {
+		var err error
+		for i := 0; i < 1000 && err == nil; i++ {
+			_, err = s.Write([]byte("x"))
+			time.Sleep(time.Millisecond)
+		}
+		if err == nil {
+			t.Error("writes after RST kept succeeding")
+			return
+		}
+		checkOpError(t, err, "write", nil)
+		if !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) {
+			t.Errorf("write error %v, want ECONNRESET or EPIPE", err)
+		}
+	})
+}
