@@ -19,22 +19,21 @@ import (
 // for direct syscalls (sockopts, shutdown): the loop closes fd under fdmu.
 // Loop-owned fields are touched only by the ring's loop goroutine.
 type conn struct {
-	r       *ring
-	network string // "tcp" or "unix"
+	r *ring
 
 	// Loop-owned: loopState (slot, inflight, closing) and the fields up to rmu.
 	loopState
-	recvArmed       bool   // a multishot recv is in flight
-	recvCancelled   bool   // a cancel for it is in flight (pause)
-	starved         bool   // on r.starved
-	sending         bool   // a send op is in flight
-	sendCancelled   bool   // deadline cancel asked: report, don't continue
 	sendKind        uint32 // shim.OpSend, or shim.OpSplice (sendAddr is then the pipe fd)
-	sendAddr        uintptr
 	sendLeft        uint32
-	sendTotal       int
+	recvArmed       bool // a multishot recv is in flight
+	recvCancelled   bool // a cancel for it is in flight (pause)
+	starved         bool // on r.starved
+	sending         bool // a send op is in flight
+	sendCancelled   bool // deadline cancel asked: report, don't continue
 	outSending      bool // a send of the outbox head is in flight
 	closeAfterFlush bool // Close came with bytes queued: close once they are sent
+	sendAddr        uintptr
+	sendTotal       int
 
 	rmu    sync.Mutex
 	wmu    sync.Mutex
@@ -42,37 +41,49 @@ type conn struct {
 	pin    runtime.Pinner // under wmu: pins the chunk of the send in flight
 
 	fdmu   sync.RWMutex
-	fd     int // -1 once closed by the loop
-	linger bool
+	fd     int  // -1 once closed by the loop
+	linger bool // under fdmu
+	unix   bool // set once: a unix socket, else TCP
 
-	mu         sync.Mutex
-	rq         []rbuf  // received buffers, oldest first from rhead
-	rqInline   [4]rbuf // rq's first backing array: no allocation for a few buffers
-	rhead      int
-	roff       int   // bytes of rq[rhead] already read
-	rerr       error // after rq drains: io.EOF or the recv error
-	recvPaused bool  // rq hit its cap; Read re-arms recv when it drains
-	closed     bool  // Close was called
-	sendDone   bool  // the current Write's send has finished
-	sendN      int
-	sendErr    error
-	rdl, wdl   deadline
-	rch, wch   chan struct{} // 1-buffered wake-ups for a blocked Read / Write
+	mu       sync.Mutex
+	rq       []rbuf  // received buffers, oldest first from rhead
+	rqInline [4]rbuf // rq's first backing array: no allocation for a few buffers
+	rhead    int32
+	roff     int32 // bytes of rq[rhead] already read
+	rerr     error // after rq drains: io.EOF or the recv error
+	sendN    int
+	sendErr  error
+	// rdl.wake and wdl.wake are the 1-buffered wake-ups of a blocked Read
+	// and a blocked Write (or drain): the loop, Close and the deadline
+	// timers send on them.
+	rdl, wdl deadline
 
 	// The outbox (outbox.go): bytes Writes handed over, not yet sent.
-	out            []outChunk  // oldest first; out[0] may be in flight
-	outInline      [1]outChunk // out's first backing array: most Writes fit one chunk
-	outBytes       int         // queued, not yet taken by the kernel
-	outActive      bool        // the loop owns a non-empty outbox (a flush request or a send is pending)
-	outWait        bool        // a writer waits for the outbox to shrink
-	werr           error       // a send failed after its Write returned; later Writes report it
-	wclosed        bool        // CloseWrite was called
-	shutAfterFlush bool        // CloseWrite came with bytes queued: shut down once they are sent
-	discard        bool        // SetLinger(0): Close drops queued bytes
-	flushTimer     *time.Timer // bounds Close's flush of queued bytes
+	out        []outChunk  // oldest first; out[0] may be in flight
+	outInline  [1]outChunk // out's first backing array: most Writes fit one chunk
+	outBytes   int32       // queued, not yet taken by the kernel
+	werr       error       // a send failed after its Write returned; later Writes report it
+	flushTimer *time.Timer // bounds Close's flush of queued bytes
+
+	recvPaused     bool // rq hit its cap; Read re-arms recv when it drains
+	closed         bool // Close was called
+	sendDone       bool // the current Write's send has finished
+	outActive      bool // the loop owns a non-empty outbox (a flush request or a send is pending)
+	outWait        bool // a writer waits for the outbox to shrink
+	wclosed        bool // CloseWrite was called
+	shutAfterFlush bool // CloseWrite came with bytes queued: shut down once they are sent
+	discard        bool // SetLinger(0): Close drops queued bytes
 
 	laddr, raddr net.Addr // set once, lazily (addrOnce)
 	addrOnce     sync.Once
+}
+
+// network is the conn's network for addresses and errors.
+func (c *conn) network() string {
+	if c.unix {
+		return "unix"
+	}
+	return "tcp"
 }
 
 // rbuf is a recv buffer the kernel filled and Read has not fully consumed.
@@ -82,11 +93,10 @@ type rbuf struct {
 }
 
 func newConn(r *ring, fd int, network string) *conn {
-	c := &conn{r: r, fd: fd, network: network,
-		rch: make(chan struct{}, 1), wch: make(chan struct{}, 1)}
+	c := &conn{r: r, fd: fd, unix: network == "unix"}
 	c.rq = c.rqInline[:0]
-	c.rdl.wake = c.rch
-	c.wdl.wake = c.wch
+	c.rdl.wake = make(chan struct{}, 1)
+	c.wdl.wake = make(chan struct{}, 1)
 	return c
 }
 
@@ -145,12 +155,12 @@ func (c *conn) onRecv(r *ring, res int32, flags uint32) {
 	case res > 0:
 		c.mu.Lock()
 		c.rq = append(c.rq, rbuf{bid: uint16(flags >> shim.CQEBufShift), n: uint32(res)})
-		full := len(c.rq)-c.rhead >= r.cfg.connBufs
+		full := len(c.rq)-int(c.rhead) >= r.cfg.connBufs
 		if full {
 			c.recvPaused = true
 		}
 		c.mu.Unlock()
-		notify(c.rch)
+		notify(c.rdl.wake)
 		if full && more && !c.recvCancelled && !c.closing {
 			// Backpressure: stop taking buffers for a conn whose reader lags.
 			c.recvCancelled = true
@@ -183,7 +193,7 @@ func (c *conn) setReadErr(err error) {
 		c.rerr = err
 	}
 	c.mu.Unlock()
-	notify(c.rch)
+	notify(c.rdl.wake)
 }
 
 // maxSend bounds one send SQE (its length is 32 bits).
@@ -245,7 +255,7 @@ func (c *conn) finishSend(err error) {
 	c.sendN = c.sendTotal
 	c.sendErr = err
 	c.mu.Unlock()
-	notify(c.wch)
+	notify(c.wdl.wake)
 }
 
 func (r *ring) closeConn(c *conn) {
@@ -287,6 +297,6 @@ func (r *ring) teardownConn(c *conn) {
 	if t != nil {
 		t.Stop()
 	}
-	notify(c.rch)
-	notify(c.wch)
+	notify(c.rdl.wake)
+	notify(c.wdl.wake)
 }

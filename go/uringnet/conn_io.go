@@ -38,9 +38,9 @@ func (c *conn) read(p []byte) (int, error) {
 			c.mu.Unlock()
 			return 0, nil
 		}
-		if c.rhead < len(c.rq) {
+		if int(c.rhead) < len(c.rq) {
 			n, done := c.consume(p)
-			resume := c.recvPaused && len(c.rq)-c.rhead <= c.r.cfg.connBufs/2
+			resume := c.recvPaused && len(c.rq)-int(c.rhead) <= c.r.cfg.connBufs/2
 			if resume {
 				c.recvPaused = false
 			}
@@ -59,7 +59,7 @@ func (c *conn) read(p []byte) (int, error) {
 			return 0, err
 		}
 		c.mu.Unlock()
-		<-c.rch
+		<-c.rdl.wake
 	}
 }
 
@@ -70,18 +70,18 @@ func (c *conn) read(p []byte) (int, error) {
 func (c *conn) consume(p []byte) (int, []uint16) {
 	done := c.doneRB[:0]
 	n := 0
-	for n < len(p) && c.rhead < len(c.rq) {
+	for n < len(p) && int(c.rhead) < len(c.rq) {
 		b := &c.rq[c.rhead]
 		k := copy(p[n:], c.r.sr.Buffer(b.bid, int(b.n))[c.roff:])
 		n += k
-		c.roff += k
-		if c.roff == int(b.n) {
+		c.roff += int32(k)
+		if c.roff == int32(b.n) {
 			done = append(done, b.bid)
 			c.rhead++
 			c.roff = 0
 		}
 	}
-	if c.rhead == len(c.rq) {
+	if int(c.rhead) == len(c.rq) {
 		c.rq, c.rhead = c.rq[:0], 0
 	}
 	return n, done
@@ -183,7 +183,7 @@ func (c *conn) waitSend() (int, error) {
 			cancelAsked = true
 			c.r.submit(request{kind: reqCancelSend, c: c})
 		}
-		<-c.wch
+		<-c.wdl.wake
 	}
 }
 
@@ -206,8 +206,8 @@ func (c *conn) close() error {
 	c.mu.Unlock()
 	c.rdl.stop()
 	c.wdl.stop()
-	notify(c.rch)
-	notify(c.wch)
+	notify(c.rdl.wake)
+	notify(c.wdl.wake)
 	c.r.submit(request{kind: reqCloseConn, c: c})
 	return nil
 }

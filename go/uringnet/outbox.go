@@ -158,11 +158,11 @@ func (c *conn) writeBehind(b []byte) (int, error) {
 				return total, err
 			}
 		}
-		room := c.r.cfg.writeBuf - c.outBytes
+		room := c.r.cfg.writeBuf - int(c.outBytes)
 		if room <= 0 {
 			c.outWait = true
 			c.mu.Unlock()
-			<-c.wch
+			<-c.wdl.wake
 			continue
 		}
 		n := c.appendOut(b[:min(len(b), room)])
@@ -203,7 +203,7 @@ func (c *conn) appendOut(b []byte) int {
 		t.filled += uint32(m)
 		n += m
 	}
-	c.outBytes += n
+	c.outBytes += int32(n)
 	return n
 }
 
@@ -222,7 +222,7 @@ func (c *conn) drain() error {
 		}
 		c.outWait = true
 		c.mu.Unlock()
-		<-c.wch
+		<-c.wdl.wake
 	}
 }
 
@@ -266,7 +266,7 @@ func (c *conn) onOutSend(r *ring, res int32) {
 	if res > 0 {
 		h := &c.out[0]
 		h.sent += uint32(res)
-		c.outBytes -= int(res)
+		c.outBytes -= res
 		if h.sent == h.filled {
 			r.chunks.put(*h)
 			last := len(c.out) - 1
@@ -293,7 +293,7 @@ func (c *conn) onOutSend(r *ring, res int32) {
 	c.outWait = false
 	c.mu.Unlock()
 	if wake {
-		notify(c.wch)
+		notify(c.wdl.wake)
 	}
 	switch {
 	case more:

@@ -67,7 +67,7 @@ type endpoint interface {
 // loopState is what the loop keeps for every endpoint. Loop-owned.
 type loopState struct {
 	slot     uint32 // index in slots; the high bits of its ops' user_data
-	inflight int    // ops whose last CQE has not arrived
+	inflight int32  // ops whose last CQE has not arrived
 	closing  bool   // Close was applied; teardown when inflight == 0
 }
 

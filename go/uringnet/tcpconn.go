@@ -28,13 +28,13 @@ func (pc *Conn) addrs() {
 		c.fdmu.RLock()
 		defer c.fdmu.RUnlock()
 		if c.fd < 0 {
-			c.laddr, c.raddr = sockaddrToAddr(c.network, nil), sockaddrToAddr(c.network, nil)
+			c.laddr, c.raddr = sockaddrToAddr(c.network(), nil), sockaddrToAddr(c.network(), nil)
 			return
 		}
 		sa, _ := syscall.Getsockname(c.fd)
-		c.laddr = sockaddrToAddr(c.network, sa)
+		c.laddr = sockaddrToAddr(c.network(), sa)
 		sa, _ = syscall.Getpeername(c.fd)
-		c.raddr = sockaddrToAddr(c.network, sa)
+		c.raddr = sockaddrToAddr(c.network(), sa)
 	})
 }
 
@@ -48,7 +48,7 @@ func (pc *Conn) err(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return wrapErr(op, pc.c.network, pc.LocalAddr(), pc.RemoteAddr(), err)
+	return wrapErr(op, pc.c.network(), pc.LocalAddr(), pc.RemoteAddr(), err)
 }
 
 // Read implements io.Reader. It parks the goroutine until data, EOF, an
@@ -161,7 +161,7 @@ func (pc *Conn) CloseWrite() error {
 
 // SetNoDelay controls Nagle's algorithm (TCP_NODELAY; on by default).
 func (pc *Conn) SetNoDelay(noDelay bool) error {
-	if pc.c.network != "tcp" {
+	if pc.c.network() != "tcp" {
 		return nil
 	}
 	return pc.withFD("set", func(fd int) error {
