@@ -215,8 +215,9 @@ func (r *ring) loop(first request, ready chan<- error) {
 		reqs, r.reqs = r.reqs, reqs[:0]
 		nb := copy(sr.Bids, r.bids)
 		r.bids = r.bids[:0]
-		wait := len(reqs) == 0 && nb == 0 && len(r.pending) == 0 &&
-			len(r.ownBids) == 0 && idle >= r.cfg.spins
+		// Buffers to give back do not keep the loop awake: returning them is
+		// a store to the shared buffer ring, done in the same Run that sleeps.
+		wait := len(reqs) == 0 && len(r.pending) == 0 && idle >= r.cfg.spins
 		if wait {
 			r.sleeping.Store(true)
 		}
