@@ -70,6 +70,7 @@ type chunkPool struct {
 	free   [len(chunkSizes)][]unsafe.Pointer
 	slabs  []unsafe.Pointer
 	bytes  int  // slab memory allocated
+	inUse  int  // chunks handed out and not yet put back (tests check it returns to 0)
 	closed bool // the ring is gone: its slabs are freed
 }
 
@@ -91,22 +92,36 @@ func (p *chunkPool) get(class uint8) outChunk {
 	if n := len(*free); n > 0 {
 		ch := (*free)[n-1]
 		*free = (*free)[:n-1]
+		p.inUse++
 		return outChunk{p: ch, class: class}
 	}
-	return outChunk{p: shim.Alloc(sz), class: class, single: true}
+	ch := outChunk{p: shim.Alloc(sz), class: class, single: true}
+	if ch.p != nil {
+		p.inUse++
+	}
+	return ch
 }
 
 // put takes a chunk back. Call only after the last CQE of every send of it.
 func (p *chunkPool) put(ch outChunk) {
+	p.mu.Lock()
+	p.inUse--
 	if ch.single {
+		p.mu.Unlock()
 		shim.Free(ch.p)
 		return
 	}
-	p.mu.Lock()
 	if !p.closed {
 		p.free[ch.class] = append(p.free[ch.class], ch.p)
 	}
 	p.mu.Unlock()
+}
+
+// chunksInUse reports how many chunks conns hold.
+func (p *chunkPool) chunksInUse() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.inUse
 }
 
 // close frees the slabs. The ring's conns are all torn down by then, so
