@@ -7,8 +7,11 @@
 // Each listener owns a ring and an event-loop goroutine locked to its OS
 // thread. The loop keeps a multishot accept armed on the listener and a
 // multishot recv on every conn, receiving into a shared pool of provided
-// buffers; Read copies out of those buffers and gives them back. Write pins
-// the caller's bytes and sends them with one send op at a time per conn.
+// buffers; Read copies out of those buffers and gives them back. Write
+// copies up to ListenConfig.WriteBuffer bytes into the conn's outbox (C
+// memory) and returns, as a socket buffer lets package net's Write return;
+// the loop sends the outbox with one send op at a time per conn. Larger
+// Writes pin the caller's bytes and return once the kernel took them.
 // Goroutines blocked in Read, Write or Accept are parked, not holding threads;
 // the loop wakes them as completions arrive, reaping many at a time, and
 // submits all queued work in one io_uring_enter.
