@@ -410,7 +410,12 @@ func (r *ring) apply(q *request) {
 		r.register(q.l)
 		r.armAccept(q.l)
 	case reqAddConn:
-		q.c.r = r // already r, unless the ring was started for this conn
+		if q.c.r != r {
+			// The ring was started for this conn (newRing returns after
+			// this). Otherwise c.r is already r, and writing it anyway
+			// would race with the conn's users.
+			q.c.r = r
+		}
 		r.register(q.c)
 		r.armRecv(q.c)
 	case reqHold:
