@@ -124,12 +124,8 @@ func (c *conn) write(b []byte) (int, error) {
 		if len(chunk) > maxSend {
 			chunk = chunk[:maxSend]
 		}
-		if c.r.cfg.directWrite && c.r.sleeping.Load() && c.r.recentBatch.Load() <= 2 {
-			// The loop sleeps in the kernel and traffic is light: handing it
-			// this send would cost a wake-up and two thread switches. Try a non-blocking send(2)
-			// here instead; when the socket is full the ring takes over and
-			// parks us. When the loop is awake, the ring batches the send
-			// with others for free.
+		if c.r.sendDirectly() {
+			// When the socket is full the ring takes over and parks us.
 			n, err := c.trySend(chunk)
 			total += n
 			b = b[n:]

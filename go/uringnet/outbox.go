@@ -155,10 +155,8 @@ func (c *conn) writeBehind(b []byte) (int, error) {
 			c.mu.Unlock()
 			return total, nil
 		}
-		if !c.outActive && c.r.cfg.directWrite && c.r.sleeping.Load() && c.r.recentBatch.Load() <= 2 {
-			// The loop sleeps in the kernel and traffic is light: waking it
-			// costs two thread switches. Try a non-blocking send(2) here;
-			// what the socket does not take goes to the outbox. Nothing can
+		if !c.outActive && c.r.sendDirectly() {
+			// What the socket does not take goes to the outbox. Nothing can
 			// enter the outbox meanwhile: Writes hold wmu.
 			c.mu.Unlock()
 			n, err := c.trySend(b)

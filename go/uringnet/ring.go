@@ -329,6 +329,14 @@ func (r *ring) submit(q request) bool {
 	return true
 }
 
+// sendDirectly says whether a Write should try a non-blocking send(2)
+// itself: when the loop sleeps in the kernel and traffic is light, handing
+// it the send would cost a wake-up and two thread switches. When the loop
+// is awake, the ring batches the send with others for free.
+func (r *ring) sendDirectly() bool {
+	return r.cfg.directWrite && r.sleeping.Load() && r.recentBatch.Load() <= 2
+}
+
 // returnBufs gives consumed recv buffers back; the loop re-adds them to the
 // buffer ring on its next pass.
 func (r *ring) returnBufs(bids []uint16) {
