@@ -4,7 +4,11 @@
 // re-run with -load, in a separate process. For every point it repeats the
 // run, prints medians of throughput, p50/p99/p999 latency and server CPU per
 // round trip (utime+stime from /proc, over the measured window), ratios
-// against std, and io_uring_enter calls per round trip for uring. -http
+// against std, io_uring_enter calls per round trip for uring, and the
+// server's context switches per round trip (all threads, from /proc). The
+// runs of the servers at one point are interleaved. A mode
+// uring+NAME=VALUE runs the uring server with that environment, to compare
+// engine knobs side by side. -http
 // adds net/http "hello world" points (examples/http, keep-alive GETs).
 // -plot writes a PNG of echo throughput and CPU per round trip against
 // connections. -idle N measures instead the server's RSS per idle
@@ -35,7 +39,7 @@ func main() {
 	connsList := flag.String("conns", "1,100,1000,10000", "echo: connection counts")
 	sizes := flag.String("size", "64,4096", "echo: message sizes in bytes")
 	httpConns := flag.String("http", "100", "net/http hello world: connection counts (empty: none)")
-	modes := flag.String("modes", "std,uring,c", "servers to compare")
+	modes := flag.String("modes", "std,uring,c", "servers to compare; uring+NAME=VALUE[+...] is uring with those environment variables (engine knobs such as URINGNET_WRITEBUF=-1)")
 	dur := flag.Duration("dur", 2*time.Second, "measured time per run")
 	warm := flag.Duration("warm", 300*time.Millisecond, "warm-up per run")
 	reps := flag.Int("reps", 3, "runs per point (medians are reported)")
@@ -79,34 +83,43 @@ func main() {
 		return
 	}
 	var results []point
-	measurePoint := func(srv server, conns, size int) {
-		var runs []run
+	// measurePoint runs the reps of every server at one point interleaved
+	// (std, uring, c, std, ...), so that a drift of this noisy machine's
+	// speed hits all of them alike.
+	measurePoint := func(srvs []server, conns, size int) {
+		runs := make([][]run, len(srvs))
 		for r := 0; r < *reps; r++ {
-			res, err := measure(srv, conns, size, *warm, *dur)
-			if err != nil {
-				log.Fatalf("%s %s conns=%d size=%d: %v", srv.work, srv.mode, conns, size, err)
+			for i, srv := range srvs {
+				res, err := measure(srv, conns, size, *warm, *dur)
+				if err != nil {
+					log.Fatalf("%s %s conns=%d size=%d: %v", srv.work, srv.mode, conns, size, err)
+				}
+				runs[i] = append(runs[i], res)
 			}
-			runs = append(runs, res)
 		}
-		results = append(results, point{srv.work, srv.mode, conns, size, median(runs)})
+		for i, srv := range srvs {
+			results = append(results, point{srv.work, srv.mode, conns, size, median(runs[i])})
+		}
+	}
+	var echoSrvs, httpSrvs []server
+	for _, mode := range strings.Split(*modes, ",") {
+		if mode == "c" {
+			if _, err := os.Stat(*cecho); err != nil {
+				fmt.Printf("SKIP mode c: %s not built (make c-echo)\n", *cecho)
+				continue
+			}
+		} else {
+			httpSrvs = append(httpSrvs, server{"http", mode, httpBin, ""})
+		}
+		echoSrvs = append(echoSrvs, server{"echo", mode, echo, *cecho})
 	}
 	for _, s := range ints(*sizes) {
 		for _, c := range ints(*connsList) {
-			for _, mode := range strings.Split(*modes, ",") {
-				if mode == "c" {
-					if _, err := os.Stat(*cecho); err != nil {
-						fmt.Printf("SKIP mode c: %s not built (make c-echo)\n", *cecho)
-						continue
-					}
-				}
-				measurePoint(server{"echo", mode, echo, *cecho}, c, s)
-			}
+			measurePoint(echoSrvs, c, s)
 		}
 	}
 	for _, c := range ints(*httpConns) {
-		for _, mode := range []string{"std", "uring"} {
-			measurePoint(server{"http", mode, httpBin, ""}, c, 0)
-		}
+		measurePoint(httpSrvs, c, 0)
 	}
 	printTable(results)
 	if *plot != "" {
@@ -118,7 +131,7 @@ func main() {
 }
 
 type run struct {
-	rps, p50, p99, p999, cpuPerOp, entersPerOp float64
+	rps, p50, p99, p999, cpuPerOp, entersPerOp, switchesPerOp float64
 }
 
 type point struct {
@@ -138,14 +151,18 @@ type server struct {
 func measure(s server, conns, size int, warm, dur time.Duration) (run, error) {
 	addr := freeAddr()
 	var srv *exec.Cmd
+	netMode, env, _ := strings.Cut(s.mode, "+")
 	switch {
 	case s.mode == "c":
 		_, port, _ := net.SplitHostPort(addr)
 		srv = exec.Command(s.cecho, "-p", port)
 	case s.work == "http":
-		srv = exec.Command(s.bin, "-addr", addr, "-net", s.mode, "-quiet")
+		srv = exec.Command(s.bin, "-addr", addr, "-net", netMode, "-quiet")
 	default:
-		srv = exec.Command(s.bin, "-addr", addr, "-net", s.mode)
+		srv = exec.Command(s.bin, "-addr", addr, "-net", netMode)
+	}
+	if env != "" {
+		srv.Env = append(os.Environ(), strings.Split(env, "+")...)
 	}
 	stderr, _ := srv.StderrPipe()
 	if err := srv.Start(); err != nil {
@@ -174,21 +191,21 @@ func measure(s server, conns, size int, warm, dur time.Duration) (run, error) {
 	// A uring echo server prints its ring counters on SIGUSR1 (others
 	// would die of it).
 	counters := func() {
-		if s.work == "echo" && s.mode == "uring" {
+		if s.work == "echo" && netMode == "uring" {
 			srv.Process.Signal(syscall.SIGUSR1)
 		}
 	}
-	var cpu0, cpu1 float64
+	var cpu0, cpu1, sw0, sw1 float64
 	var lr loadResult
 	var parseErr error
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
 		switch l := sc.Text(); l {
 		case "start":
-			cpu0 = procCPU(srv.Process.Pid)
+			cpu0, sw0 = procCPU(srv.Process.Pid), procSwitches(srv.Process.Pid)
 			counters()
 		case "stop":
-			cpu1 = procCPU(srv.Process.Pid)
+			cpu1, sw1 = procCPU(srv.Process.Pid), procSwitches(srv.Process.Pid)
 			counters()
 		default:
 			if err := json.Unmarshal([]byte(l), &lr); err != nil {
@@ -207,7 +224,7 @@ func measure(s server, conns, size int, warm, dur time.Duration) (run, error) {
 	}
 	rps := float64(lr.Ops) / lr.Seconds
 	r := run{rps: rps, p50: lr.P50, p99: lr.P99, p999: lr.P999,
-		cpuPerOp: (cpu1 - cpu0) * 1e6 / float64(lr.Ops)}
+		cpuPerOp: (cpu1 - cpu0) * 1e6 / float64(lr.Ops), switchesPerOp: (sw1 - sw0) / float64(lr.Ops)}
 	srv.Process.Signal(syscall.SIGTERM)
 	var enters []float64 // at start, at stop, at exit
 	for l := range lines {
@@ -237,6 +254,23 @@ func procCPU(pid int) float64 {
 	return (u + s) / 100 // clock ticks (USER_HZ = 100)
 }
 
+// procSwitches returns the context switches (voluntary and not) of all of
+// pid's threads so far.
+func procSwitches(pid int) float64 {
+	dirs, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	total := 0.0
+	for _, d := range dirs {
+		b, _ := os.ReadFile(d)
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasSuffix(strings.SplitN(l, ":", 2)[0], "ctxt_switches") {
+				v, _ := strconv.ParseFloat(strings.TrimSpace(strings.SplitN(l, ":", 2)[1]), 64)
+				total += v
+			}
+		}
+	}
+	return total
+}
+
 func median(rs []run) run {
 	pick := func(get func(run) float64) float64 {
 		v := make([]float64, len(rs))
@@ -249,14 +283,19 @@ func median(rs []run) run {
 	return run{
 		rps: pick(func(r run) float64 { return r.rps }), p50: pick(func(r run) float64 { return r.p50 }),
 		p99: pick(func(r run) float64 { return r.p99 }), p999: pick(func(r run) float64 { return r.p999 }),
-		cpuPerOp:    pick(func(r run) float64 { return r.cpuPerOp }),
-		entersPerOp: pick(func(r run) float64 { return r.entersPerOp }),
+		cpuPerOp:      pick(func(r run) float64 { return r.cpuPerOp }),
+		entersPerOp:   pick(func(r run) float64 { return r.entersPerOp }),
+		switchesPerOp: pick(func(r run) float64 { return r.switchesPerOp }),
 	}
 }
 
 func printTable(ps []point) {
-	fmt.Printf("%-5s %-6s %6s %6s %12s %8s %8s %8s %10s %9s %9s %11s\n",
-		"work", "mode", "size", "conns", "round trip/s", "p50 µs", "p99 µs", "p999 µs", "CPU µs/op", "rps/std", "CPU/std", "enters/op")
+	w := len("mode")
+	for _, p := range ps {
+		w = max(w, len(p.mode))
+	}
+	fmt.Printf("%-5s %-*s %6s %6s %12s %8s %8s %8s %10s %9s %9s %11s %9s\n",
+		"work", w, "mode", "size", "conns", "round trip/s", "p50 µs", "p99 µs", "p999 µs", "CPU µs/op", "rps/std", "CPU/std", "enters/op", "csw/op")
 	type key struct {
 		work        string
 		size, conns int
@@ -277,8 +316,8 @@ func printTable(ps []point) {
 		if p.entersPerOp > 0 {
 			enters = fmt.Sprintf("%.2f", p.entersPerOp)
 		}
-		fmt.Printf("%-5s %-6s %6d %6d %12.0f %8.0f %8.0f %8.0f %10.2f %9s %9s %11s\n",
-			p.work, p.mode, p.size, p.conns, p.rps, p.p50, p.p99, p.p999, p.cpuPerOp, ratio, cpuRatio, enters)
+		fmt.Printf("%-5s %-*s %6d %6d %12.0f %8.0f %8.0f %8.0f %10.2f %9s %9s %11s %9.3f\n",
+			p.work, w, p.mode, p.size, p.conns, p.rps, p.p50, p.p99, p.p999, p.cpuPerOp, ratio, cpuRatio, enters, p.switchesPerOp)
 	}
 }
 

@@ -65,7 +65,10 @@ func writePlot(path string, all []point) error {
 			series[k] = append(series[k], p)
 		}
 		for k, pts := range series {
-			col := modeColor[k.mode]
+			col, ok := modeColor[k.mode]
+			if !ok {
+				col = color.RGBA{120, 120, 120, 255} // variants (uring+ENV=...): grey
+			}
 			px := func(p point) (int, int) {
 				fx := (math.Log10(float64(p.conns)) - minC) / (maxC - minC)
 				fy := get(p) / maxV
