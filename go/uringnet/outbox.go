@@ -32,10 +32,12 @@ import (
 // and a large one needs one send op.
 var chunkSizes = [...]uint32{4 << 10, 16 << 10, 64 << 10}
 
-const (
-	slabChunks   = 16       // chunks carved from one C allocation
-	maxPoolBytes = 64 << 20 // slab memory one ring keeps at most; beyond, chunks are malloc'd singly
-)
+// slabChunks is how many chunks one C allocation is carved into.
+const slabChunks = 16
+
+// maxPoolBytes is the most slab memory one ring keeps; beyond it, chunks
+// are malloc'd singly and freed after use (a var for tests).
+var maxPoolBytes = 64 << 20
 
 // closeFlushTimeout bounds how long a closed conn keeps sending what its
 // Writes queued to a peer that does not read (a var for tests).

@@ -187,3 +187,35 @@ func TestLaterWriteReportsSendError(t *testing.T) {
 		}
 	})
 }
+
+// Past the ring's slab budget, chunks are malloc'd one by one and freed
+// after their send: bytes still arrive whole, and none is left held.
+func TestOutboxBeyondSlabBudget(t *testing.T) {
+	old := maxPoolBytes
+	maxPoolBytes = 0
+	defer func() { maxPoolBytes = old }()
+	ln := newTestListener(t, nil)
+	s, c := pair(t, ln)
+	sent := fill(t, s)
+	s.Close()
+	var got []byte
+	within(t, 30*time.Second, "peer reads all", func() { got, _ = io.ReadAll(c) })
+	if !bytes.Equal(got, sent) {
+		t.Fatalf("peer read %d bytes, Writes reported %d (or they differ)", len(got), len(sent))
+	}
+	within(t, 20*time.Second, "teardown of the closed conn", func() {
+		for ln.Stats().Endpoints > 1 {
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+	if n := ln.l.r.chunks.chunksInUse(); n != 0 {
+		t.Fatalf("%d chunks still held after teardown", n)
+	}
+	pool := &ln.l.r.chunks
+	pool.mu.Lock()
+	slabs := len(pool.slabs)
+	pool.mu.Unlock()
+	if slabs != 0 {
+		t.Fatalf("%d slabs allocated with a budget of 0", slabs)
+	}
+}
