@@ -5,6 +5,7 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -44,6 +45,9 @@ type conn struct {
 	fd     int  // -1 once closed by the loop
 	linger bool // under fdmu
 	unix   bool // set once: a unix socket, else TCP
+	// wclosed: CloseWrite was called. Atomic, so that Write checks it
+	// without taking mu.
+	wclosed atomic.Bool
 
 	mu       sync.Mutex
 	rq       []rbuf  // received buffers, oldest first from rhead
@@ -70,7 +74,6 @@ type conn struct {
 	sendDone       bool // the current Write's send has finished
 	outActive      bool // the loop owns a non-empty outbox (a flush request or a send is pending)
 	outWait        bool // a writer waits for the outbox to shrink
-	wclosed        bool // CloseWrite was called
 	shutAfterFlush bool // CloseWrite came with bytes queued: shut down once they are sent
 	discard        bool // SetLinger(0): Close drops queued bytes
 

@@ -94,11 +94,13 @@ func (c *conn) consume(p []byte) (int, []uint16) {
 func (c *conn) write(b []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.mu.Lock()
-	wclosed := c.wclosed && !c.closed
-	c.mu.Unlock()
-	if wclosed {
-		return 0, syscall.EPIPE
+	if c.wclosed.Load() {
+		c.mu.Lock()
+		closed := c.closed
+		c.mu.Unlock()
+		if !closed {
+			return 0, syscall.EPIPE
+		}
 	}
 	if len(b) <= c.r.cfg.writeBuf {
 		return c.writeBehind(b)

@@ -146,7 +146,7 @@ func (pc *Conn) CloseWrite() error {
 	c := pc.c
 	return pc.withFD("close", func(fd int) error {
 		c.mu.Lock()
-		c.wclosed = true
+		c.wclosed.Store(true)
 		queued := c.outActive
 		if queued {
 			c.shutAfterFlush = true // the loop shuts down once the outbox is sent
