@@ -215,9 +215,14 @@ func (r *ring) startSend(c *conn, kind uint32, addr uintptr, n uint32) {
 }
 
 func (r *ring) issueSend(c *conn) {
+	r.addSend(c, c.sendKind, uint64(c.sendAddr), c.sendLeft)
+}
+
+// addSend queues a send (or splice) op of n bytes from addr on c. Both the
+// large-write path and the outbox use it; one is in flight per conn.
+func (r *ring) addSend(c *conn, kind uint32, addr uint64, n uint32) {
 	c.inflight++
-	r.addOp(shim.Op{UserData: userData(c.slot, opSend), Addr: uint64(c.sendAddr),
-		Len: c.sendLeft, FD: int32(c.fd), Kind: c.sendKind})
+	r.addOp(shim.Op{UserData: userData(c.slot, opSend), Addr: addr, Len: n, FD: int32(c.fd), Kind: kind})
 }
 
 func (r *ring) cancelSend(c *conn) {
@@ -294,12 +299,8 @@ func (r *ring) teardownConn(c *conn) {
 	c.rq, c.rhead, c.roff = nil, 0, 0
 	c.dropOutLocked()
 	c.closed = true
-	t := c.flushTimer
-	c.flushTimer = nil
 	c.mu.Unlock()
-	if t != nil {
-		t.Stop()
-	}
+	c.stopFlushTimer()
 	notify(c.rdl.wake)
 	notify(c.wdl.wake)
 }

@@ -267,9 +267,7 @@ func (r *ring) flushOut(c *conn) {
 	h := c.out[0]
 	c.mu.Unlock()
 	c.outSending = true
-	c.inflight++
-	r.addOp(shim.Op{UserData: userData(c.slot, opSend), Addr: uint64(uintptr(h.p)) + uint64(h.sent),
-		Len: h.filled - h.sent, FD: int32(c.fd), Kind: shim.OpSend})
+	r.addSend(c, shim.OpSend, uint64(uintptr(h.p))+uint64(h.sent), h.filled-h.sent)
 }
 
 // onOutSend handles the CQE of an outbox send. Loop only.
@@ -297,11 +295,10 @@ func (c *conn) onOutSend(r *ring, res int32) {
 		c.dropOutLocked()
 	}
 	more := len(c.out) > 0
+	shut := false
 	if !more {
 		c.outActive = false
-	}
-	shut := !more && c.shutAfterFlush && !failed
-	if !more {
+		shut = c.shutAfterFlush && !failed
 		c.shutAfterFlush = false
 	}
 	wake := c.outWait
