@@ -5,10 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -52,12 +49,5 @@ func idleRSS(httpBin, mode string, n int) (float64, error) {
 }
 
 func rssKiB(pid int) int {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmRSS:") {
-			v, _ := strconv.Atoi(strings.Fields(l)[1])
-			return v
-		}
-	}
-	return 0
+	return int(procStatus(fmt.Sprintf("/proc/%d/status", pid))["VmRSS"])
 }

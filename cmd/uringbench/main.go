@@ -257,18 +257,29 @@ func procCPU(pid int) float64 {
 // procSwitches returns the context switches (voluntary and not) of all of
 // pid's threads so far.
 func procSwitches(pid int) float64 {
-	dirs, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
 	total := 0.0
-	for _, d := range dirs {
-		b, _ := os.ReadFile(d)
-		for _, l := range strings.Split(string(b), "\n") {
-			if strings.HasSuffix(strings.SplitN(l, ":", 2)[0], "ctxt_switches") {
-				v, _ := strconv.ParseFloat(strings.TrimSpace(strings.SplitN(l, ":", 2)[1]), 64)
-				total += v
+	for _, f := range files {
+		st := procStatus(f)
+		total += st["voluntary_ctxt_switches"] + st["nonvoluntary_ctxt_switches"]
+	}
+	return total
+}
+
+// procStatus reads a /proc status file: each "Name:  value [unit]" line
+// as name -> value.
+func procStatus(path string) map[string]float64 {
+	b, _ := os.ReadFile(path)
+	st := map[string]float64{}
+	for _, l := range strings.Split(string(b), "\n") {
+		name, rest, ok := strings.Cut(l, ":")
+		if f := strings.Fields(rest); ok && len(f) > 0 {
+			if v, err := strconv.ParseFloat(f[0], 64); err == nil {
+				st[name] = v
 			}
 		}
 	}
-	return total
+	return st
 }
 
 func median(rs []run) run {
