@@ -92,6 +92,20 @@ func checkOpError(t testing.TB, err error, op string, target error) {
 	}
 }
 
+// expectChunksBack waits until every conn of ln is torn down (only the
+// listener is left) and checks that they gave all outbox chunks back.
+func expectChunksBack(t *testing.T, ln *Listener) {
+	t.Helper()
+	within(t, 20*time.Second, "teardown of the closed conns", func() {
+		for ln.Stats().Endpoints > 1 {
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+	if n := ln.l.r.chunks.chunksInUse(); n != 0 {
+		t.Fatalf("%d outbox chunks still held after every conn was torn down", n)
+	}
+}
+
 var bg = context.Background()
 
 var _ = io.EOF

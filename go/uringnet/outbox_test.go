@@ -38,6 +38,21 @@ func fill(t *testing.T, s *Conn) []byte {
 	return sent
 }
 
+// expectPeerReads reads c to EOF and checks it got exactly sent.
+func expectPeerReads(t *testing.T, c net.Conn, sent []byte) {
+	t.Helper()
+	var got []byte
+	within(t, 30*time.Second, "peer reads all then EOF", func() {
+		var err error
+		if got, err = io.ReadAll(c); err != nil {
+			t.Error(err)
+		}
+	})
+	if !bytes.Equal(got, sent) {
+		t.Fatalf("peer read %d bytes, Writes reported %d (or they differ)", len(got), len(sent))
+	}
+}
+
 // Close sends what Writes queued before it closes the socket: the peer
 // reads every byte that Write reported taken, then EOF. With the outbox off
 // (WriteBuffer < 0) the same must hold.
@@ -53,17 +68,7 @@ func TestCloseSendsQueuedBytes(t *testing.T) {
 			if err := s.Close(); err != nil {
 				t.Fatal(err)
 			}
-			var got []byte
-			within(t, 30*time.Second, "peer reads all", func() {
-				var err error
-				got, err = io.ReadAll(c)
-				if err != nil {
-					t.Error(err)
-				}
-			})
-			if !bytes.Equal(got, sent) {
-				t.Fatalf("peer read %d bytes, Writes reported %d (or they differ)", len(got), len(sent))
-			}
+			expectPeerReads(t, c, sent)
 		})
 	}
 }
@@ -82,11 +87,7 @@ func TestCloseWriteAfterQueuedBytes(t *testing.T) {
 	} else {
 		checkOpError(t, err, "write", syscall.EPIPE)
 	}
-	var got []byte
-	within(t, 30*time.Second, "peer reads all then EOF", func() { got, _ = io.ReadAll(c) })
-	if !bytes.Equal(got, sent) {
-		t.Fatalf("peer read %d bytes, Writes reported %d (or they differ)", len(got), len(sent))
-	}
+	expectPeerReads(t, c, sent)
 	c.Write([]byte("still talking"))
 	buf := make([]byte, 13)
 	if _, err := io.ReadFull(s, buf); err != nil || string(buf) != "still talking" {
@@ -198,19 +199,8 @@ func TestOutboxBeyondSlabBudget(t *testing.T) {
 	s, c := pair(t, ln)
 	sent := fill(t, s)
 	s.Close()
-	var got []byte
-	within(t, 30*time.Second, "peer reads all", func() { got, _ = io.ReadAll(c) })
-	if !bytes.Equal(got, sent) {
-		t.Fatalf("peer read %d bytes, Writes reported %d (or they differ)", len(got), len(sent))
-	}
-	within(t, 20*time.Second, "teardown of the closed conn", func() {
-		for ln.Stats().Endpoints > 1 {
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
-	if n := ln.l.r.chunks.chunksInUse(); n != 0 {
-		t.Fatalf("%d chunks still held after teardown", n)
-	}
+	expectPeerReads(t, c, sent)
+	expectChunksBack(t, ln)
 	pool := &ln.l.r.chunks
 	pool.mu.Lock()
 	slabs := len(pool.slabs)

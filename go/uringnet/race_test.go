@@ -64,16 +64,7 @@ func TestCloseRacesRandomized(t *testing.T) {
 	if n := ln.l.r.extra.stray.Load(); n != 0 {
 		t.Fatalf("%d stray or doubly counted CQEs", n)
 	}
-	// Every conn is torn down (only the listener is left) and has given
-	// its outbox chunks back.
-	within(t, 20*time.Second, "teardown of the closed conns", func() {
-		for ln.Stats().Endpoints > 1 {
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
-	if n := ln.l.r.chunks.chunksInUse(); n != 0 {
-		t.Fatalf("%d outbox chunks still held after every conn was torn down", n)
-	}
+	expectChunksBack(t, ln)
 	t.Logf("%d randomized close races; ring %+v", iters, ln.Stats())
 }
 
