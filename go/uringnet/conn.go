@@ -57,9 +57,8 @@ type conn struct {
 	rerr     error // after rq drains: io.EOF or the recv error
 	sendN    int
 	sendErr  error
-	// rdl.wake and wdl.wake are the 1-buffered wake-ups of a blocked Read
-	// and a blocked Write (or drain): the loop, Close and the deadline
-	// timers send on them.
+	// rdl and wdl also hold the wake-ups of a blocked Read and a blocked
+	// Write (or drain): the loop, Close and the deadline timer wake them.
 	rdl, wdl deadline
 
 	// The outbox (outbox.go): bytes Writes handed over, not yet sent.
@@ -98,8 +97,6 @@ type rbuf struct {
 func newConn(r *ring, fd int, network string) *conn {
 	c := &conn{r: r, fd: fd, unix: network == "unix"}
 	c.rq = c.rqInline[:0]
-	c.rdl.wake = make(chan struct{}, 1)
-	c.wdl.wake = make(chan struct{}, 1)
 	return c
 }
 
@@ -163,7 +160,7 @@ func (c *conn) onRecv(r *ring, res int32, flags uint32) {
 			c.recvPaused = true
 		}
 		c.mu.Unlock()
-		notify(c.rdl.wake)
+		c.rdl.wakeWaiter()
 		if full && more && !c.recvCancelled && !c.closing {
 			// Backpressure: stop taking buffers for a conn whose reader lags.
 			c.recvCancelled = true
@@ -196,7 +193,7 @@ func (c *conn) setReadErr(err error) {
 		c.rerr = err
 	}
 	c.mu.Unlock()
-	notify(c.rdl.wake)
+	c.rdl.wakeWaiter()
 }
 
 // maxSend bounds one send SQE (its length is 32 bits).
@@ -263,7 +260,7 @@ func (c *conn) finishSend(err error) {
 	c.sendN = c.sendTotal
 	c.sendErr = err
 	c.mu.Unlock()
-	notify(c.wdl.wake)
+	c.wdl.wakeWaiter()
 }
 
 func (r *ring) closeConn(c *conn) {
@@ -301,6 +298,6 @@ func (r *ring) teardownConn(c *conn) {
 	c.closed = true
 	c.mu.Unlock()
 	c.stopFlushTimer()
-	notify(c.rdl.wake)
-	notify(c.wdl.wake)
+	c.rdl.wakeWaiter()
+	c.wdl.wakeWaiter()
 }

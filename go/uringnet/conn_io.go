@@ -59,7 +59,7 @@ func (c *conn) read(p []byte) (int, error) {
 			return 0, err
 		}
 		c.mu.Unlock()
-		<-c.rdl.wake
+		c.rdl.wait()
 	}
 }
 
@@ -181,7 +181,7 @@ func (c *conn) waitSend() (int, error) {
 			cancelAsked = true
 			c.r.submit(request{kind: reqCancelSend, c: c})
 		}
-		<-c.wdl.wake
+		c.wdl.wait()
 	}
 }
 
@@ -202,10 +202,10 @@ func (c *conn) close() error {
 		})
 	}
 	c.mu.Unlock()
-	c.rdl.stop()
-	c.wdl.stop()
-	notify(c.rdl.wake)
-	notify(c.wdl.wake)
+	c.rdl.stop(&c.r.deadlines)
+	c.wdl.stop(&c.r.deadlines)
+	c.rdl.wakeWaiter()
+	c.wdl.wakeWaiter()
 	c.r.submit(request{kind: reqCloseConn, c: c})
 	return nil
 }

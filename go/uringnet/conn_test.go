@@ -337,8 +337,9 @@ func TestReadDeadlineFires(t *testing.T) {
 func TestWriteDeadlineFires(t *testing.T) {
 	ln := newTestListener(t, nil)
 	s, c := pair(t, ln) // the client does not read
-	s.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
+	// Allocated first: faulting in 64 MiB can take longer than the deadline.
 	big := make([]byte, 64<<20)
+	s.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
 	var n int
 	var err error
 	within(t, 10*time.Second, "write with deadline", func() { n, err = s.Write(big) })

@@ -11,54 +11,189 @@ import (
 // can neither fire it early nor leave a woken waiter seeing it unexpired.
 var clockBase = time.Now()
 
-// deadline is one direction's deadline. at is read without locks by the
-// waiting goroutine. set (any goroutine) stores it and re-arms the timer;
-// it wakes the waiter only when the deadline has already passed, since a
-// later or cleared deadline leaves a parked waiter nothing to do. The timer
-// wakes the waiter when the deadline passes. Spurious wake-ups are
-// harmless: the waiter always re-checks expired().
+func sinceBase() int64 { return int64(time.Since(clockBase)) }
+
+// deadline is one direction's deadline of a conn, or a listener's. at is
+// read without locks by the waiting goroutine; set stores it under the
+// deadlines' lock. set wakes the waiter only when the deadline has already
+// passed, since a later or cleared deadline leaves a parked waiter nothing
+// to do; the deadlines' timer wakes it when a future one passes. Spurious
+// wake-ups are harmless: the waiter always re-checks expired().
+//
+// The waiter's channel is made when it first parks: a conn that never waits
+// in a direction (most never wait to write) costs no channel for it.
 type deadline struct {
-	at    atomic.Int64 // nanoseconds after clockBase; 0 means none
-	wake  chan struct{}
-	mu    sync.Mutex // protects timer
-	timer *time.Timer
+	at   atomic.Int64                  // nanoseconds after clockBase; 0 means none
+	wake atomic.Pointer[chan struct{}] // &ch once the channel exists
+	ch   chan struct{}                 // 1-buffered; written once, before wake is stored
+	pos  int32                         // index+1 in deadlines.heap while armed, else 0; under deadlines.mu
+}
+
+// useChannel makes ch the waiter's channel, before any waiter or waker runs.
+func (d *deadline) useChannel(ch chan struct{}) {
+	d.ch = ch
+	d.wake.Store(&d.ch)
+}
+
+// wait parks the direction's waiter (one at a time: it holds rmu or wmu)
+// until it is woken. The first call only makes the channel and returns at
+// once: the caller re-checks its condition, so a wake-up sent before the
+// channel existed is not lost.
+func (d *deadline) wait() {
+	if p := d.wake.Load(); p != nil {
+		<-*p
+		return
+	}
+	d.useChannel(make(chan struct{}, 1))
+}
+
+// wakeWaiter wakes the direction's parked waiter, if it ever parked.
+func (d *deadline) wakeWaiter() {
+	if p := d.wake.Load(); p != nil {
+		notify(*p)
+	}
 }
 
 func (d *deadline) expired() bool {
 	at := d.at.Load()
-	return at != 0 && int64(time.Since(clockBase)) >= at
+	return at != 0 && sinceBase() >= at
 }
 
-func (d *deadline) set(t time.Time) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+// set stores t as d's deadline in ds, the set of d's ring (or listener).
+func (d *deadline) set(ds *deadlines, t time.Time) {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
 	if t.IsZero() {
 		d.at.Store(0)
-		if d.timer != nil {
-			d.timer.Stop()
-		}
+		ds.remove(d)
 		return
 	}
 	// Deadlines before clockBase are long past: 1 is past too, and not 0.
-	d.at.Store(max(int64(t.Sub(clockBase)), 1))
-	if dur := time.Until(t); dur > 0 {
-		if d.timer == nil {
-			d.timer = time.AfterFunc(dur, func() { notify(d.wake) })
-		} else {
-			d.timer.Reset(dur)
-		}
+	at := max(int64(t.Sub(clockBase)), 1)
+	d.at.Store(at)
+	if at > sinceBase() {
+		ds.arm(d)
 		return
 	}
-	if d.timer != nil {
-		d.timer.Stop()
-	}
-	notify(d.wake) // already passed: a parked waiter returns now
+	ds.remove(d)
+	d.wakeWaiter() // already passed: a parked waiter returns now
 }
 
-func (d *deadline) stop() {
-	d.mu.Lock()
-	if d.timer != nil {
-		d.timer.Stop()
+// stop disarms d (its owner is closing); at stays as it was.
+func (d *deadline) stop(ds *deadlines) {
+	ds.mu.Lock()
+	ds.remove(d)
+	ds.mu.Unlock()
+}
+
+// deadlines holds the armed future deadlines of one ring's conns (or of
+// one listener) in a min-heap by time, with one runtime timer for the
+// earliest. A conn costs a heap slot, not a timer of its own: this is what
+// keeps an idle net/http conn (which always has a read deadline) small.
+//
+// mu protects heap, timer and when, and every armed deadline's pos. The
+// timer may fire early (its deadline was moved or cleared): fire then finds
+// nothing due and re-arms for the new earliest.
+type deadlines struct {
+	mu    sync.Mutex
+	heap  []*deadline
+	timer *time.Timer
+	when  int64 // the at the timer is set for; 0 when it is not set
+}
+
+// arm puts d (whose at changed) in its place in the heap and moves the
+// timer earlier if d is now the first to pass. ds.mu is held.
+func (ds *deadlines) arm(d *deadline) {
+	if d.pos == 0 {
+		ds.heap = append(ds.heap, d)
+		d.pos = int32(len(ds.heap))
 	}
-	d.mu.Unlock()
+	ds.fix(int(d.pos) - 1)
+	at := d.at.Load()
+	if ds.heap[0] == d && (ds.when == 0 || at < ds.when) {
+		ds.startTimer(at)
+	}
+}
+
+func (ds *deadlines) startTimer(at int64) {
+	ds.when = at
+	dur := time.Duration(at - sinceBase())
+	if ds.timer == nil {
+		ds.timer = time.AfterFunc(dur, ds.fire)
+	} else {
+		ds.timer.Reset(dur)
+	}
+}
+
+// fire runs on the timer's goroutine: it wakes the waiters of every
+// deadline that has passed and sets the timer for the next.
+func (ds *deadlines) fire() {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	ds.when = 0
+	now := sinceBase()
+	for len(ds.heap) > 0 && ds.heap[0].at.Load() <= now {
+		d := ds.heap[0]
+		ds.remove(d)
+		d.wakeWaiter()
+	}
+	if len(ds.heap) > 0 {
+		ds.startTimer(ds.heap[0].at.Load())
+	}
+}
+
+// remove takes d out of the heap if it is there. ds.mu is held. The timer
+// is left as it is: if it was set for d, it fires early and re-arms.
+func (ds *deadlines) remove(d *deadline) {
+	if d.pos == 0 {
+		return
+	}
+	i, last := int(d.pos)-1, len(ds.heap)-1
+	d.pos = 0
+	if i != last {
+		ds.heap[i] = ds.heap[last]
+		ds.heap[i].pos = int32(i + 1)
+	}
+	ds.heap[last] = nil
+	ds.heap = ds.heap[:last]
+	if i != last {
+		ds.fix(i)
+	}
+	if len(ds.heap) == 0 && cap(ds.heap) > 1024 {
+		ds.heap = nil // a burst of conns is gone: let its slots go too
+	}
+}
+
+// fix restores heap order around index i after heap[i]'s at changed.
+func (ds *deadlines) fix(i int) {
+	h := ds.heap
+	for i > 0 { // up
+		p := (i - 1) / 2
+		if h[p].at.Load() <= h[i].at.Load() {
+			break
+		}
+		ds.swap(i, p)
+		i = p
+	}
+	for { // down
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		m := l
+		if r := l + 1; r < len(h) && h[r].at.Load() < h[l].at.Load() {
+			m = r
+		}
+		if h[i].at.Load() <= h[m].at.Load() {
+			return
+		}
+		ds.swap(i, m)
+		i = m
+	}
+}
+
+func (ds *deadlines) swap(i, j int) {
+	h := ds.heap
+	h[i], h[j] = h[j], h[i]
+	h[i].pos, h[j].pos = int32(i+1), int32(j+1)
 }

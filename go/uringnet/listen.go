@@ -50,7 +50,7 @@ func listenUring(ctx context.Context, s settings, std *net.ListenConfig, network
 		return nil, err
 	}
 	l := &listener{network: "tcp", addr: nl.Addr(), done: make(chan struct{}), ach: make(chan struct{}, 1)}
-	l.dl.wake = l.ach
+	l.dl.useChannel(l.ach)
 	if ul, ok := nl.(*net.UnixListener); ok {
 		ul.SetUnlinkOnClose(false)
 		l.network = "unix"
@@ -201,7 +201,7 @@ func (ln *Listener) SetDeadline(t time.Time) error {
 	if closed {
 		return wrapErr("set", ln.l.network, nil, ln.l.addr, net.ErrClosed)
 	}
-	ln.l.dl.set(t)
+	ln.l.dl.set(&ln.l.deadlines, t)
 	return nil
 }
 

@@ -29,12 +29,13 @@ type listener struct {
 	armed       bool
 	cancelAsked bool
 
-	mu      sync.Mutex
-	q       []acceptItem
-	needArm bool // the multishot accept ended; Accept re-arms it
-	closed  bool
-	dl      deadline
-	ach     chan struct{}
+	mu        sync.Mutex
+	q         []acceptItem
+	needArm   bool // the multishot accept ended; Accept re-arms it
+	closed    bool
+	dl        deadline
+	deadlines deadlines // dl's timer
+	ach       chan struct{}
 }
 
 // acceptItem is an accepted conn or an accept error, in arrival order.
@@ -161,7 +162,7 @@ func (l *listener) close() error {
 	}
 	l.closed = true
 	l.mu.Unlock()
-	l.dl.stop()
+	l.dl.stop(&l.deadlines)
 	notify(l.ach)
 	if l.r.submit(request{kind: reqCloseListener, l: l}) {
 		<-l.done

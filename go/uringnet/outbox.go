@@ -177,7 +177,7 @@ func (c *conn) writeBehind(b []byte) (int, error) {
 		if room <= 0 {
 			c.outWait = true
 			c.mu.Unlock()
-			<-c.wdl.wake
+			c.wdl.wait()
 			continue
 		}
 		n := c.appendOut(b[:min(len(b), room)])
@@ -237,7 +237,7 @@ func (c *conn) drain() error {
 		}
 		c.outWait = true
 		c.mu.Unlock()
-		<-c.wdl.wake
+		c.wdl.wait()
 	}
 }
 
@@ -305,7 +305,7 @@ func (c *conn) onOutSend(r *ring, res int32) {
 	c.outWait = false
 	c.mu.Unlock()
 	if wake {
-		notify(c.wdl.wake)
+		c.wdl.wakeWaiter()
 	}
 	switch {
 	case more:

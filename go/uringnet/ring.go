@@ -50,7 +50,8 @@ type ring struct {
 	endpoints int        // copied from live after each run
 	extra     ringCounters
 
-	chunks chunkPool // C memory for conns' outboxes (outbox.go)
+	chunks    chunkPool // C memory for conns' outboxes (outbox.go)
+	deadlines deadlines // the conns' armed deadlines (deadline.go); any goroutine
 }
 
 type ringCounters struct {

@@ -94,7 +94,7 @@ func (pc *Conn) SetReadDeadline(t time.Time) error {
 	if pc.isClosed() {
 		return pc.err("set", net.ErrClosed)
 	}
-	pc.c.rdl.set(t)
+	pc.c.rdl.set(&pc.c.r.deadlines, t)
 	return nil
 }
 
@@ -104,7 +104,7 @@ func (pc *Conn) SetWriteDeadline(t time.Time) error {
 	if pc.isClosed() {
 		return pc.err("set", net.ErrClosed)
 	}
-	pc.c.wdl.set(t)
+	pc.c.wdl.set(&pc.c.r.deadlines, t)
 	return nil
 }
 
