@@ -67,18 +67,23 @@ func main() {
 		}
 	}
 	if *idle > 0 {
-		fmt.Printf("server RSS per idle keep-alive conn, %d conns (median of %d):\n", *idle, *reps)
-		for _, mode := range []string{"std", "uring"} {
-			var v []float64
-			for r := 0; r < *reps; r++ {
+		fmt.Printf("server RSS per idle keep-alive conn, %d conns (median of %d, runs interleaved):\n", *idle, *reps)
+		modes := []string{"std", "uring"}
+		runs := make([][]float64, len(modes))
+		for r := 0; r < *reps; r++ {
+			for i, mode := range modes {
 				kib, err := idleRSS(httpBin, mode, *idle)
 				if err != nil {
 					log.Fatalf("%s: %v", mode, err)
 				}
-				v = append(v, kib)
+				runs[i] = append(runs[i], kib)
 			}
-			sort.Float64s(v)
-			fmt.Printf("%-6s %6.1f KiB/conn  (runs: %v)\n", mode, v[len(v)/2], v)
+		}
+		med := make([]float64, len(modes))
+		for i, mode := range modes {
+			sort.Float64s(runs[i])
+			med[i] = runs[i][len(runs[i])/2]
+			fmt.Printf("%-6s %7.2f KiB/conn  %.3fx std  (runs: %.2f)\n", mode, med[i], med[i]/med[0], runs[i])
 		}
 		return
 	}

@@ -26,20 +26,19 @@ type conn struct {
 	loopState
 	sendKind        uint32 // shim.OpSend, or shim.OpSplice (sendAddr is then the pipe fd)
 	sendLeft        uint32
-	recvArmed       bool // a multishot recv is in flight
-	recvCancelled   bool // a cancel for it is in flight (pause)
-	starved         bool // on r.starved
-	sending         bool // a send op is in flight
-	sendCancelled   bool // deadline cancel asked: report, don't continue
-	outSending      bool // a send of the outbox head is in flight
-	closeAfterFlush bool // Close came with bytes queued: close once they are sent
+	recvArmed       bool  // a multishot recv is in flight
+	recvCancelled   bool  // a cancel for it is in flight (pause)
+	starved         bool  // on r.starved
+	sending         bool  // a send op is in flight
+	sendCancelled   bool  // deadline cancel asked: report, don't continue
+	outSending      bool  // a send of the outbox head is in flight
+	closeAfterFlush bool  // Close came with bytes queued: close once they are sent
+	sendTotal       int32 // bytes of this request sent; a request is at most maxSend
 	sendAddr        uintptr
-	sendTotal       int
 
-	rmu    sync.Mutex
-	wmu    sync.Mutex
-	doneRB [8]uint16      // under rmu: scratch for the buffer ids one Read finishes
-	pin    runtime.Pinner // under wmu: pins the chunk of the send in flight
+	rmu sync.Mutex
+	wmu sync.Mutex
+	pin runtime.Pinner // under wmu: pins the chunk of the send in flight
 
 	fdmu   sync.RWMutex
 	fd     int  // -1 once closed by the loop
@@ -54,8 +53,8 @@ type conn struct {
 	rqInline [4]rbuf // rq's first backing array: no allocation for a few buffers
 	rhead    int32
 	roff     int32 // bytes of rq[rhead] already read
+	sendN    int32
 	rerr     error // after rq drains: io.EOF or the recv error
-	sendN    int
 	sendErr  error
 	// rdl and wdl also hold the wake-ups of a blocked Read and a blocked
 	// Write (or drain): the loop, Close and the deadline timer wake them.
@@ -64,10 +63,12 @@ type conn struct {
 	// The outbox (outbox.go): bytes Writes handed over, not yet sent.
 	out        []outChunk  // oldest first; out[0] may be in flight
 	outInline  [1]outChunk // out's first backing array: most Writes fit one chunk
-	outBytes   int32       // queued, not yet taken by the kernel
 	werr       error       // a send failed after its Write returned; later Writes report it
 	flushTimer *time.Timer // bounds Close's flush of queued bytes
+	outBytes   int32       // queued, not yet taken by the kernel
 
+	// outBytes, the flags below and addrOnce sit together so that they fill
+	// whole words: conn stays within the 416-byte size class (TestConnSize).
 	recvPaused     bool // rq hit its cap; Read re-arms recv when it drains
 	closed         bool // Close was called
 	sendDone       bool // the current Write's send has finished
@@ -76,8 +77,8 @@ type conn struct {
 	shutAfterFlush bool // CloseWrite came with bytes queued: shut down once they are sent
 	discard        bool // SetLinger(0): Close drops queued bytes
 
-	laddr, raddr net.Addr // set once, lazily (addrOnce)
 	addrOnce     sync.Once
+	laddr, raddr net.Addr // set once, lazily (addrOnce)
 }
 
 // network is the conn's network for addresses and errors.
@@ -97,6 +98,8 @@ type rbuf struct {
 func newConn(r *ring, fd int, network string) *conn {
 	c := &conn{r: r, fd: fd, unix: network == "unix"}
 	c.rq = c.rqInline[:0]
+	c.rdl.initWaiter()
+	c.wdl.initWaiter()
 	return c
 }
 
@@ -233,7 +236,7 @@ func (r *ring) cancelSend(c *conn) {
 func (c *conn) onSend(r *ring, res int32) {
 	c.inflight--
 	if res > 0 {
-		c.sendTotal += int(res)
+		c.sendTotal += res
 		if c.sendKind == shim.OpSend {
 			c.sendAddr += uintptr(res)
 		}

@@ -39,7 +39,8 @@ func (c *conn) read(p []byte) (int, error) {
 			return 0, nil
 		}
 		if int(c.rhead) < len(c.rq) {
-			n, done := c.consume(p)
+			var doneIDs [8]uint16 // on the stack: most Reads finish a few buffers
+			n, done := c.consume(p, doneIDs[:0])
 			resume := c.recvPaused && len(c.rq)-int(c.rhead) <= c.r.cfg.connBufs/2
 			if resume {
 				c.recvPaused = false
@@ -63,12 +64,10 @@ func (c *conn) read(p []byte) (int, error) {
 	}
 }
 
-// consume copies queued bytes into p. c.mu must be held: the loop gives a
-// closed conn's buffers back under c.mu, so they stay ours while we copy.
-// c.rmu must be held too: the ids of finished buffers are returned in
-// c.doneRB, valid until the next consume.
-func (c *conn) consume(p []byte) (int, []uint16) {
-	done := c.doneRB[:0]
+// consume copies queued bytes into p and appends the ids of the buffers it
+// finished to done. c.mu must be held: the loop gives a closed conn's
+// buffers back under c.mu, so they stay ours while we copy.
+func (c *conn) consume(p []byte, done []uint16) (int, []uint16) {
 	n := 0
 	for n < len(p) && int(c.rhead) < len(c.rq) {
 		b := &c.rq[c.rhead]
@@ -168,7 +167,7 @@ func (c *conn) waitSend() (int, error) {
 	for {
 		c.mu.Lock()
 		if c.sendDone {
-			n, err := c.sendN, c.sendErr
+			n, err := int(c.sendN), c.sendErr
 			c.mu.Unlock()
 			if err == errSendCancelled {
 				err = errTimeout

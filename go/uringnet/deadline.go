@@ -19,39 +19,11 @@ func sinceBase() int64 { return int64(time.Since(clockBase)) }
 // passed, since a later or cleared deadline leaves a parked waiter nothing
 // to do; the deadlines' timer wakes it when a future one passes. Spurious
 // wake-ups are harmless: the waiter always re-checks expired().
-//
-// The waiter's channel is made when it first parks: a conn that never waits
-// in a direction (most never wait to write) costs no channel for it.
 type deadline struct {
-	at   atomic.Int64                  // nanoseconds after clockBase; 0 means none
-	wake atomic.Pointer[chan struct{}] // &ch once the channel exists
-	ch   chan struct{}                 // 1-buffered; written once, before wake is stored
-	pos  int32                         // index+1 in deadlines.heap while armed, else 0; under deadlines.mu
-}
-
-// useChannel makes ch the waiter's channel, before any waiter or waker runs.
-func (d *deadline) useChannel(ch chan struct{}) {
-	d.ch = ch
-	d.wake.Store(&d.ch)
-}
-
-// wait parks the direction's waiter (one at a time: it holds rmu or wmu)
-// until it is woken. The first call only makes the channel and returns at
-// once: the caller re-checks its condition, so a wake-up sent before the
-// channel existed is not lost.
-func (d *deadline) wait() {
-	if p := d.wake.Load(); p != nil {
-		<-*p
-		return
-	}
-	d.useChannel(make(chan struct{}, 1))
-}
-
-// wakeWaiter wakes the direction's parked waiter, if it ever parked.
-func (d *deadline) wakeWaiter() {
-	if p := d.wake.Load(); p != nil {
-		notify(*p)
-	}
+	at  atomic.Int64   // nanoseconds after clockBase; 0 means none
+	wg  sync.WaitGroup // with sig, the parked waiter's semaphore (wakeup.go)
+	sig atomic.Bool    // a wake-up is (being) made available
+	pos int32          // index+1 in deadlines.heap while armed, else 0; under deadlines.mu
 }
 
 func (d *deadline) expired() bool {

@@ -33,7 +33,7 @@ func TestDeadlinesShareOneTimer(t *testing.T) {
 	want := make([]time.Time, n) // zero: must not fire
 	start := time.Now()
 	for i := range dls {
-		dls[i].useChannel(make(chan struct{}, 1))
+		dls[i].initWaiter()
 		want[i] = start.Add(time.Duration(50+rng.Intn(400)) * time.Millisecond)
 		dls[i].set(&ds, want[i])
 	}
@@ -64,9 +64,7 @@ func TestDeadlinesShareOneTimer(t *testing.T) {
 		if want[i].IsZero() {
 			continue
 		}
-		select {
-		case <-dls[i].ch:
-		case <-time.After(time.Until(deadline)):
+		if !waitWoken(&dls[i], time.Until(deadline)) {
 			t.Fatalf("deadline %d (due %v after start) never woke its waiter", i, want[i].Sub(start))
 		}
 		if now := time.Now(); now.Before(want[i]) {
@@ -81,10 +79,8 @@ func TestDeadlinesShareOneTimer(t *testing.T) {
 		if !want[i].IsZero() {
 			continue
 		}
-		select {
-		case <-dls[i].ch:
+		if dls[i].tryWait() {
 			t.Fatalf("deadline %d was cleared or stopped but woke its waiter", i)
-		default:
 		}
 		if i%5 == 3 && dls[i].expired() {
 			t.Fatalf("cleared deadline %d reports expired", i)
@@ -103,12 +99,10 @@ func TestDeadlinesShareOneTimer(t *testing.T) {
 func TestDeadlinePastWakesNow(t *testing.T) {
 	var ds deadlines
 	var d deadline
-	d.useChannel(make(chan struct{}, 1))
+	d.initWaiter()
 	d.set(&ds, time.Now().Add(time.Hour))
 	d.set(&ds, time.Now().Add(-time.Second))
-	select {
-	case <-d.ch:
-	default:
+	if !d.tryWait() {
 		t.Fatal("a deadline in the past did not wake the waiter")
 	}
 	if !d.expired() || d.pos != 0 {

@@ -49,8 +49,8 @@ func listenUring(ctx context.Context, s settings, std *net.ListenConfig, network
 	if err != nil {
 		return nil, err
 	}
-	l := &listener{network: "tcp", addr: nl.Addr(), done: make(chan struct{}), ach: make(chan struct{}, 1)}
-	l.dl.useChannel(l.ach)
+	l := &listener{network: "tcp", addr: nl.Addr(), done: make(chan struct{})}
+	l.dl.initWaiter()
 	if ul, ok := nl.(*net.UnixListener); ok {
 		ul.SetUnlinkOnClose(false)
 		l.network = "unix"

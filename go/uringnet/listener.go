@@ -29,13 +29,14 @@ type listener struct {
 	armed       bool
 	cancelAsked bool
 
+	amu sync.Mutex // serializes Accepts: dl parks one waiter at a time
+
 	mu        sync.Mutex
 	q         []acceptItem
 	needArm   bool // the multishot accept ended; Accept re-arms it
 	closed    bool
 	dl        deadline
 	deadlines deadlines // dl's timer
-	ach       chan struct{}
 }
 
 // acceptItem is an accepted conn or an accept error, in arrival order.
@@ -110,7 +111,7 @@ func (l *listener) onAccept(r *ring, res int32, flags uint32) {
 		l.needArm = true
 	}
 	l.mu.Unlock()
-	notify(l.ach)
+	l.dl.wakeWaiter()
 	if full && more && !l.cancelAsked && !l.closing {
 		l.cancelAsked = true
 		r.cancelOp(&l.loopState, opAccept)
@@ -119,6 +120,8 @@ func (l *listener) onAccept(r *ring, res int32, flags uint32) {
 
 // accept pops the next accepted conn, parking the goroutine until one arrives.
 func (l *listener) accept() (*conn, error) {
+	l.amu.Lock()
+	defer l.amu.Unlock()
 	for {
 		l.mu.Lock()
 		if l.closed {
@@ -150,7 +153,7 @@ func (l *listener) accept() (*conn, error) {
 		if have {
 			return item.c, item.err
 		}
-		<-l.ach
+		l.dl.wait()
 	}
 }
 
@@ -163,7 +166,7 @@ func (l *listener) close() error {
 	l.closed = true
 	l.mu.Unlock()
 	l.dl.stop(&l.deadlines)
-	notify(l.ach)
+	l.dl.wakeWaiter()
 	if l.r.submit(request{kind: reqCloseListener, l: l}) {
 		<-l.done
 	}

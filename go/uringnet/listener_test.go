@@ -232,3 +232,63 @@ func TestListenerRings(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "all rings released", func() bool { return shim.LiveRings() == 0 })
 }
+
+// Several goroutines may wait in Accept at once, as with package net: a
+// burst of dials reaches each of them (each accepts once and stops, so none
+// can pick up what was meant for another), and Close or a deadline returns
+// every one of them, not only the first.
+func TestConcurrentAccepts(t *testing.T) {
+	for _, end := range []string{"close", "deadline"} {
+		t.Run(end, func(t *testing.T) {
+			ln := newTestListener(t, nil)
+			const waiters = 8
+			accepts := func() chan error {
+				errs := make(chan error, waiters)
+				for i := 0; i < waiters; i++ {
+					go func() {
+						c, err := ln.Accept()
+						if err == nil {
+							c.Close()
+						}
+						errs <- err
+					}()
+				}
+				return errs
+			}
+			collect := func(errs chan error, what string, want error) {
+				t.Helper()
+				for i := 0; i < waiters; i++ {
+					select {
+					case err := <-errs:
+						if !errors.Is(err, want) {
+							t.Errorf("Accept %s: %v, want %v", what, err, want)
+						}
+					case <-time.After(10 * time.Second):
+						t.Fatalf("%d of %d Accepts still blocked %s", waiters-i, waiters, what)
+					}
+				}
+			}
+
+			errs := accepts()
+			time.Sleep(50 * time.Millisecond) // let them park
+			for i := 0; i < waiters; i++ {
+				c, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+			}
+			collect(errs, "with a conn for each", nil)
+
+			errs = accepts()
+			time.Sleep(50 * time.Millisecond)
+			if end == "close" {
+				ln.Close()
+				collect(errs, "after Close", net.ErrClosed)
+			} else {
+				ln.SetDeadline(time.Now().Add(-time.Second))
+				collect(errs, "after the deadline", os.ErrDeadlineExceeded)
+			}
+		})
+	}
+}
