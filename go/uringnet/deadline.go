@@ -60,8 +60,10 @@ func (d *deadline) stop(ds *deadlines) {
 
 // deadlines holds the armed future deadlines of one ring's conns (or of
 // one listener) in a min-heap by time, with one runtime timer for the
-// earliest. A conn costs a heap slot, not a timer of its own: this is what
-// keeps an idle net/http conn (which always has a read deadline) small.
+// earliest. A conn costs a heap slot, not a timer of its own: this keeps an
+// idle net/http conn small (with an IdleTimeout or ReadTimeout, the server
+// gives every idle conn a read deadline). A SetDeadline that races with
+// Close may leave its deadline armed; it is dropped when it passes.
 //
 // mu protects heap, timer and when, and every armed deadline's pos. The
 // timer may fire early (its deadline was moved or cleared): fire then finds
