@@ -15,6 +15,11 @@ package uringnet
 // nothing. A WaitGroup parks without spinning; a sync.Mutex used as the
 // semaphore cost 7% more CPU per echo round trip at 100 conns.
 
+//
+// One waiter at a time is a rule, not a preference: two waiters would both
+// wake on one token, their Adds would leave the counter at 2, and no later
+// wake would reach them.
+
 // initWaiter sets "no token". Called once, before any wait or wake.
 func (d *deadline) initWaiter() { d.wg.Add(1) }
 
