@@ -103,13 +103,6 @@ func newConn(r *ring, fd int, network string) *conn {
 	return c
 }
 
-func notify(ch chan struct{}) {
-	select {
-	case ch <- struct{}{}:
-	default:
-	}
-}
-
 // complete runs on the loop for each CQE of this conn.
 func (c *conn) complete(r *ring, k opKind, res int32, flags uint32) {
 	switch k {

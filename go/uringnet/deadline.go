@@ -1,6 +1,7 @@
 package uringnet
 
 import (
+	"container/heap"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -70,7 +71,7 @@ func (d *deadline) stop(ds *deadlines) {
 // nothing due and re-arms for the new earliest.
 type deadlines struct {
 	mu    sync.Mutex
-	heap  []*deadline
+	heap  deadlineHeap
 	timer *time.Timer
 	when  int64 // the at the timer is set for; 0 when it is not set
 }
@@ -79,10 +80,10 @@ type deadlines struct {
 // timer earlier if d is now the first to pass. ds.mu is held.
 func (ds *deadlines) arm(d *deadline) {
 	if d.pos == 0 {
-		ds.heap = append(ds.heap, d)
-		d.pos = int32(len(ds.heap))
+		heap.Push(&ds.heap, d)
+	} else {
+		heap.Fix(&ds.heap, int(d.pos)-1)
 	}
-	ds.fix(int(d.pos) - 1)
 	at := d.at.Load()
 	if ds.heap[0] == d && (ds.when == 0 || at < ds.when) {
 		ds.startTimer(at)
@@ -122,52 +123,35 @@ func (ds *deadlines) remove(d *deadline) {
 	if d.pos == 0 {
 		return
 	}
-	i, last := int(d.pos)-1, len(ds.heap)-1
-	d.pos = 0
-	if i != last {
-		ds.heap[i] = ds.heap[last]
-		ds.heap[i].pos = int32(i + 1)
-	}
-	ds.heap[last] = nil
-	ds.heap = ds.heap[:last]
-	if i != last {
-		ds.fix(i)
-	}
+	heap.Remove(&ds.heap, int(d.pos)-1)
 	if len(ds.heap) == 0 && cap(ds.heap) > 1024 {
 		ds.heap = nil // a burst of conns is gone: let its slots go too
 	}
 }
 
-// fix restores heap order around index i after heap[i]'s at changed.
-func (ds *deadlines) fix(i int) {
-	h := ds.heap
-	for i > 0 { // up
-		p := (i - 1) / 2
-		if h[p].at.Load() <= h[i].at.Load() {
-			break
-		}
-		ds.swap(i, p)
-		i = p
-	}
-	for { // down
-		l := 2*i + 1
-		if l >= len(h) {
-			return
-		}
-		m := l
-		if r := l + 1; r < len(h) && h[r].at.Load() < h[l].at.Load() {
-			m = r
-		}
-		if h[i].at.Load() <= h[m].at.Load() {
-			return
-		}
-		ds.swap(i, m)
-		i = m
-	}
-}
+// deadlineHeap orders armed deadlines by at for container/heap, keeping
+// each one's pos (index+1) current.
+type deadlineHeap []*deadline
 
-func (ds *deadlines) swap(i, j int) {
-	h := ds.heap
+func (h deadlineHeap) Len() int           { return len(h) }
+func (h deadlineHeap) Less(i, j int) bool { return h[i].at.Load() < h[j].at.Load() }
+
+func (h deadlineHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
 	h[i].pos, h[j].pos = int32(i+1), int32(j+1)
+}
+
+func (h *deadlineHeap) Push(x any) {
+	d := x.(*deadline)
+	*h = append(*h, d)
+	d.pos = int32(len(*h))
+}
+
+func (h *deadlineHeap) Pop() any {
+	old := *h
+	d := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	d.pos = 0
+	return d
 }

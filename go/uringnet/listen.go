@@ -165,7 +165,7 @@ func (ln *Listener) AcceptUring() (*Conn, error) {
 		return nil, wrapErr("accept", ln.l.network, nil, ln.l.addr, err)
 	}
 	pub := newPublicConn(c)
-	if c.network() == "tcp" {
+	if !c.unix {
 		// As package net does for accepted TCP conns.
 		pub.SetNoDelay(true)
 		if ln.keepAlive > 0 {

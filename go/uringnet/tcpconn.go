@@ -161,7 +161,7 @@ func (pc *Conn) CloseWrite() error {
 
 // SetNoDelay controls Nagle's algorithm (TCP_NODELAY; on by default).
 func (pc *Conn) SetNoDelay(noDelay bool) error {
-	if pc.c.network() != "tcp" {
+	if pc.c.unix {
 		return nil
 	}
 	return pc.withFD("set", func(fd int) error {
