@@ -10,6 +10,7 @@ import (
 // The pool starts small and doubles when a recv finds it empty; data that
 // arrived meanwhile is all delivered, in order.
 func TestBufferPoolGrows(t *testing.T) {
+	readsOnRing(t)
 	ln := newTestListener(t, &ListenConfig{BufferCount: 1024, BufferSize: 1024})
 	if got := ln.Stats().Buffers; got != 64 {
 		t.Fatalf("pool starts with %d buffers, want 64", got)

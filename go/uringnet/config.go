@@ -64,6 +64,7 @@ type settings struct {
 	spins       int  // empty loop passes before the loop sleeps in the kernel
 	directWrite bool // Write tries a non-blocking send(2) before using the ring
 	batchUsec   int  // longest wait for a batch of completions before taking one
+	directConns int  // a ring with at most this many conns serves their Reads directly (direct.go); 0: never
 	keepAlive   time.Duration
 }
 
@@ -79,6 +80,7 @@ func (lc *ListenConfig) settings() (settings, error) {
 		spins:       envInt("URINGNET_SPINS", 0),
 		directWrite: os.Getenv("URINGNET_DIRECTWRITE") != "0",
 		batchUsec:   envInt("URINGNET_BATCH_USEC", 50),
+		directConns: envInt("URINGNET_DIRECT_CONNS", 32),
 		writeBuf:    envInt("URINGNET_WRITEBUF", 64<<10),
 	}
 	if lc.WriteBuffer != 0 {

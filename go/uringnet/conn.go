@@ -50,10 +50,11 @@ type conn struct {
 
 	mu       sync.Mutex
 	rq       []rbuf  // received buffers, oldest first from rhead
-	rqInline [4]rbuf // rq's first backing array: no allocation for a few buffers
+	rqInline [3]rbuf // rq's first backing array: no allocation for a few buffers
 	rhead    int32
 	roff     int32 // bytes of rq[rhead] already read
 	sendN    int32
+	outBytes int32 // the outbox's bytes queued, not yet taken by the kernel
 	rerr     error // after rq drains: io.EOF or the recv error
 	sendErr  error
 	// rdl and wdl also hold the wake-ups of a blocked Read and a blocked
@@ -61,14 +62,15 @@ type conn struct {
 	rdl, wdl deadline
 
 	// The outbox (outbox.go): bytes Writes handed over, not yet sent.
-	out        []outChunk  // oldest first; out[0] may be in flight
-	outInline  [1]outChunk // out's first backing array: most Writes fit one chunk
-	werr       error       // a send failed after its Write returned; later Writes report it
-	flushTimer *time.Timer // bounds Close's flush of queued bytes
-	outBytes   int32       // queued, not yet taken by the kernel
+	out        []outChunk    // oldest first; out[0] may be in flight
+	outInline  [1]outChunk   // out's first backing array: most Writes fit one chunk
+	werr       error         // a send failed after its Write returned; later Writes report it
+	flushTimer *time.Timer   // bounds Close's flush of queued bytes
+	dr         *directReader // direct mode's netpoller registration, from the first direct Read
 
-	// outBytes, the flags below and addrOnce sit together so that they fill
-	// whole words: conn stays within the 416-byte size class (TestConnSize).
+	// The flags below and addrOnce sit together, and outBytes beside sendN,
+	// so that they fill whole words: conn stays within the 416-byte size
+	// class (TestConnSize).
 	recvPaused     bool // rq hit its cap; Read re-arms recv when it drains
 	closed         bool // Close was called
 	sendDone       bool // the current Write's send has finished
@@ -76,6 +78,9 @@ type conn struct {
 	outWait        bool // a writer waits for the outbox to shrink
 	shutAfterFlush bool // CloseWrite came with bytes queued: shut down once they are sent
 	discard        bool // SetLinger(0): Close drops queued bytes
+	direct         bool // Read uses recv(2) and the netpoller, not the ring (direct.go)
+	recvOff        bool // direct, and the ring's recv has ended: Read may recv(2)
+	noDirect       bool // no direct reader could be made (no descriptor): stay on the ring
 
 	addrOnce     sync.Once
 	laddr, raddr net.Addr // set once, lazily (addrOnce)
@@ -131,8 +136,15 @@ func (r *ring) armRecv(c *conn) {
 	}
 	c.mu.Lock()
 	stop := c.recvPaused || c.rerr != nil
+	direct := !stop && c.direct
+	if direct {
+		c.recvOff = true // every byte the ring took is in rq: Read may recv(2)
+	}
 	c.mu.Unlock()
-	if stop {
+	if direct {
+		c.rdl.wakeWaiter()
+	}
+	if stop || direct {
 		return
 	}
 	c.recvArmed = true
@@ -275,6 +287,7 @@ func (r *ring) closeConn(c *conn) {
 
 func (r *ring) teardownConn(c *conn) {
 	r.unregister(c.slot)
+	r.conns.Add(-1)
 	c.slot = 0
 	c.fdmu.Lock()
 	fd, linger := c.fd, c.linger
@@ -294,6 +307,7 @@ func (r *ring) teardownConn(c *conn) {
 	c.closed = true
 	c.mu.Unlock()
 	c.stopFlushTimer()
+	c.closeDirectReader()
 	c.rdl.wakeWaiter()
 	c.wdl.wakeWaiter()
 }

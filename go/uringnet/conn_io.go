@@ -59,7 +59,28 @@ func (c *conn) read(p []byte) (int, error) {
 			c.mu.Unlock()
 			return 0, err
 		}
+		// Nothing queued: pick the mode for this wait (direct.go).
+		toDirect := false
+		switch {
+		case c.direct && c.recvOff && !c.r.directLoad(false):
+			c.direct, c.recvOff = false, false
+			c.mu.Unlock()
+			c.r.submit(request{kind: reqArmRecv, c: c})
+			continue
+		case c.direct && c.recvOff:
+			c.mu.Unlock()
+			if n, err, ok := c.readDirect(p); ok {
+				return n, err
+			}
+			continue
+		case !c.direct && !c.noDirect && c.r.directLoad(true):
+			c.direct = true
+			toDirect = true
+		}
 		c.mu.Unlock()
+		if toDirect {
+			c.r.submit(request{kind: reqStopRecv, c: c})
+		}
 		c.rdl.wait()
 	}
 }
@@ -91,6 +112,7 @@ func (c *conn) consume(p []byte, done []uint16) (int, []uint16) {
 // to drain and are then sent from the caller's memory, pinned, returning
 // once the kernel has taken all of it.
 func (c *conn) write(b []byte) (int, error) {
+	raceReleaseIO()
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if c.wclosed.Load() {
@@ -201,6 +223,7 @@ func (c *conn) close() error {
 		})
 	}
 	c.mu.Unlock()
+	c.closeDirectReader()
 	c.rdl.stop(&c.r.deadlines)
 	c.wdl.stop(&c.r.deadlines)
 	c.rdl.wakeWaiter()

@@ -19,6 +19,19 @@ func requireUring(t testing.TB) {
 	}
 }
 
+// readsOnRing makes listeners created after it serve every Read through the
+// ring's recv, for tests of the ring's own read path (buffer pool, recv
+// backpressure). By default a test's few conns would read directly.
+func readsOnRing(t *testing.T) {
+	t.Setenv("URINGNET_DIRECT_CONNS", "0")
+}
+
+// readsDirect makes listeners created after it read directly at light load,
+// as by default, also in the test pass that turns that off.
+func readsDirect(t *testing.T) {
+	t.Setenv("URINGNET_DIRECT_CONNS", "32")
+}
+
 // newTestListener returns a uring listener on loopback, closed at test end.
 func newTestListener(t testing.TB, cfg *ListenConfig) *Listener {
 	t.Helper()

@@ -15,6 +15,7 @@ import (
 // user memory. Other readers are copied through a buffer. Errors are
 // *net.OpError with Op "readfrom", as package net's.
 func (pc *Conn) ReadFrom(r io.Reader) (int64, error) {
+	raceReleaseIO()
 	n, handled, err := pc.c.spliceFrom(r)
 	runtime.KeepAlive(pc)
 	if handled {

@@ -33,6 +33,7 @@ type ring struct {
 	sleeping    atomic.Bool
 	starving    atomic.Bool  // some conn waits for buffers: returning them wakes the loop
 	recentBatch atomic.Int32 // size of the loop's last CQE batch: sizes its next wait; a load gauge for Write
+	conns       atomic.Int32 // conns registered; set by the loop, read by Read to pick its mode (direct.go)
 
 	// Owned by the loop goroutine.
 	sr       *shim.Ring
@@ -126,6 +127,7 @@ const (
 	reqCloseConn
 	reqFlush      // send the conn's outbox
 	reqAbortFlush // stop sending a closed conn's outbox and close it
+	reqStopRecv   // end the conn's recv: its Read switched to direct mode
 )
 
 // A request is work another goroutine hands to the loop.
@@ -338,6 +340,19 @@ func (r *ring) sendDirectly() bool {
 	return r.cfg.directWrite && r.sleeping.Load() && r.recentBatch.Load() <= 2
 }
 
+// directLoad says whether the ring's load suits direct reads (direct.go):
+// for a conn switching to them, at most directConns conns; for one
+// staying, at most half as many again, so that a count hovering at the
+// limit does not flip conns back and forth. A wider margin costs: half
+// the conns reading directly and half on the ring is slower than either.
+func (r *ring) directLoad(switching bool) bool {
+	limit := int32(r.cfg.directConns)
+	if !switching {
+		limit += limit / 2
+	}
+	return r.conns.Load() <= limit
+}
+
 // returnBufs gives consumed recv buffers back; the loop re-adds them to the
 // buffer ring on its next pass.
 func (r *ring) returnBufs(bids []uint16) {
@@ -426,6 +441,11 @@ func (r *ring) apply(q *request) {
 			q.c.r = r
 		}
 		r.register(q.c)
+		if r.conns.Add(1) <= int32(r.cfg.directConns) {
+			q.c.mu.Lock()
+			q.c.direct = true // start in direct mode: armRecv sets recvOff
+			q.c.mu.Unlock()
+		}
 		r.armRecv(q.c)
 	case reqHold:
 		r.holds++
@@ -449,6 +469,8 @@ func (r *ring) apply(q *request) {
 		r.flushOut(q.c)
 	case reqAbortFlush:
 		r.abortFlush(q.c)
+	case reqStopRecv:
+		r.stopRecvForDirect(q.c)
 	}
 }
 

@@ -1,0 +1,256 @@
+package uringnet
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"math/rand"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// connMode reports whether c reads directly and whether it has its
+// netpoller registration yet.
+func connMode(c *conn) (direct, hasReader bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.direct && c.recvOff, c.dr != nil
+}
+
+// On a lightly loaded ring a conn reads with recv(2), and the ring's recv
+// is never armed for it.
+func TestDirectReadsAtLightLoad(t *testing.T) {
+	readsDirect(t)
+	ln := newTestListener(t, nil)
+	s, cl := pair(t, ln)
+	before := ln.Stats().CQEs
+	for i := 0; i < 50; i++ {
+		msg := []byte{byte(i), 1, 2, 3}
+		if _, err := cl.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, len(msg))
+		if _, err := io.ReadFull(s, got); err != nil {
+			t.Fatal(err)
+		}
+		if got[0] != byte(i) {
+			t.Fatalf("read %v, want %v", got, msg)
+		}
+	}
+	if direct, hasReader := connMode(s.c); !direct || !hasReader {
+		t.Fatalf("direct=%v reader=%v after reads on a ring with one conn", direct, hasReader)
+	}
+	// The ring saw no recv completions: 50 reads through it would be 50+.
+	if n := ln.Stats().CQEs - before; n > 10 {
+		t.Fatalf("ring reaped %d CQEs for 50 direct reads", n)
+	}
+}
+
+// The mode switches while bytes stream in: when other conns push the
+// ring's count past the limit the conn goes back to the ring, when they
+// close it reads directly again. Every byte arrives once, in order.
+func TestModeSwitchKeepsByteOrder(t *testing.T) {
+	t.Setenv("URINGNET_DIRECT_CONNS", "2") // direct at <= 2 conns, back to the ring at > 3
+	ln := newTestListener(t, nil)
+	s, cl := pair(t, ln)
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { // the writer: little-endian uint32 counters in random chunks, with pauses
+		defer wg.Done()
+		defer cl.(*net.TCPConn).CloseWrite()
+		rng := rand.New(rand.NewSource(1))
+		buf := make([]byte, 0, 64<<10)
+		for seq := uint32(0); ; {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			buf = buf[:0]
+			for k := 1 + rng.Intn(16<<10); k > 0; k-- {
+				buf = binary.LittleEndian.AppendUint32(buf, seq)
+				seq++
+			}
+			if _, err := cl.Write(buf); err != nil {
+				t.Errorf("client write: %v", err)
+				return
+			}
+			if rng.Intn(2) == 0 {
+				time.Sleep(time.Duration(rng.Intn(500)) * time.Microsecond)
+			}
+		}
+	}()
+	go func() { // the load: 4 extra conns on the ring, then none, again and again
+		defer wg.Done()
+		for {
+			var extra []net.Conn
+			for i := 0; i < 4; i++ {
+				es, ec := pair(t, ln)
+				extra = append(extra, es, ec)
+			}
+			time.Sleep(5 * time.Millisecond)
+			for _, c := range extra {
+				c.Close()
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+
+	// Read until enough switches were seen (or 20 s passed), then to EOF.
+	s.SetReadDeadline(time.Now().Add(60 * time.Second))
+	rng := rand.New(rand.NewSource(2))
+	var want uint32
+	var pending []byte
+	switches, lastDirect := 0, true
+	buf := make([]byte, 32<<10)
+	giveUp := time.Now().Add(20 * time.Second)
+	stopped := false
+	for {
+		if !stopped && (switches >= 40 || time.Now().After(giveUp)) {
+			close(stop)
+			stopped = true
+		}
+		n, err := s.Read(buf[:1+rng.Intn(len(buf))])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if !stopped {
+				close(stop)
+			}
+			wg.Wait()
+			t.Fatalf("server read at counter %d: %v", want, err)
+		}
+		pending = append(pending, buf[:n]...)
+		for len(pending) >= 4 {
+			if got := binary.LittleEndian.Uint32(pending); got != want {
+				if !stopped {
+					close(stop)
+				}
+				wg.Wait()
+				t.Fatalf("counter %d, want %d (after %d mode switches)", got, want, switches)
+			}
+			want++
+			pending = pending[4:]
+		}
+		if direct, _ := connMode(s.c); direct != lastDirect {
+			switches++
+			lastDirect = direct
+		}
+	}
+	wg.Wait()
+	if len(pending) != 0 {
+		t.Fatalf("%d stray bytes at EOF", len(pending))
+	}
+	if switches < 4 {
+		t.Fatalf("saw %d mode switches: the test did not exercise them", switches)
+	}
+	t.Logf("%d counters in order across %d mode switches", want, switches)
+}
+
+// A deadline set before the first direct Read (the netpoller registration
+// does not exist yet) still bounds it, and the conn stays usable after.
+func TestDirectReadDeadlineSetBeforeFirstRead(t *testing.T) {
+	readsDirect(t)
+	ln := newTestListener(t, nil)
+	s, cl := pair(t, ln)
+	s.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	start := time.Now()
+	_, err := s.Read(make([]byte, 8))
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Read: %v, want a timeout", err)
+	}
+	if el := time.Since(start); el < 80*time.Millisecond || el > 5*time.Second {
+		t.Fatalf("timed out after %v, want about 100ms", el)
+	}
+	if direct, hasReader := connMode(s.c); !direct || !hasReader {
+		t.Fatalf("direct=%v reader=%v: the timeout did not come from a direct Read", direct, hasReader)
+	}
+	s.SetReadDeadline(time.Time{})
+	cl.Write([]byte("ok"))
+	got := make([]byte, 2)
+	if _, err := io.ReadFull(s, got); err != nil || string(got) != "ok" {
+		t.Fatalf("read after timeout: %q, %v", got, err)
+	}
+}
+
+// With no descriptor left for the netpoller's dup, Read falls back to the
+// ring instead of failing.
+func TestDirectReadFallsBackWithoutDescriptors(t *testing.T) {
+	readsDirect(t)
+	ln := newTestListener(t, nil)
+	s, cl := pair(t, ln)
+	if _, err := cl.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	// Lower the soft limit to the lowest free descriptor: any new one fails.
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	probe, err := syscall.Dup(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	syscall.Close(probe)
+	lim := old
+	lim.Cur = uint64(probe)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Skipf("SKIP: cannot lower RLIMIT_NOFILE: %v", err)
+	}
+	got := make([]byte, 5)
+	_, rerr := io.ReadFull(s, got)
+	direct, hasReader := connMode(s.c)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	if rerr != nil || string(got) != "hello" {
+		t.Fatalf("read with no descriptors left: %q, %v", got, rerr)
+	}
+	if direct || hasReader {
+		t.Fatalf("direct=%v reader=%v: the read should have gone to the ring", direct, hasReader)
+	}
+	cl.Write([]byte("again"))
+	if _, err := io.ReadFull(s, got); err != nil || string(got) != "again" {
+		t.Fatalf("second read: %q, %v", got, err)
+	}
+}
+
+// Close while a direct Read is parked in the netpoller returns ErrClosed.
+func TestCloseUnblocksDirectRead(t *testing.T) {
+	readsDirect(t)
+	ln := newTestListener(t, nil)
+	s, _ := pair(t, ln)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := s.Read(make([]byte, 8))
+		errc <- err
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, hasReader := connMode(s.c); hasReader || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // let it park
+	s.Close()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("Read after Close: %v, want net.ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Read still blocked 5s after Close")
+	}
+}
