@@ -47,6 +47,16 @@ type ListenConfig struct {
 	// Default 64 KiB; negative disables (every Write waits for its send).
 	WriteBuffer int
 
+	// DirectReadConns is how many conns a ring may serve with their Reads
+	// done directly, with recv(2) and Go's netpoller as in package net,
+	// instead of through the ring's multishot recv. With few conns there
+	// is nothing to batch and the ring's extra thread wake-up per read
+	// costs more than it saves. A Read switches back to the ring once its
+	// ring serves more than 1.5 times this many. Each direct conn holds a
+	// second descriptor (a dup registered with the netpoller). Default 32;
+	// negative: every Read goes through the ring.
+	DirectReadConns int
+
 	// Require makes Listen fail when io_uring cannot be used, instead of
 	// falling back to a standard net listener.
 	Require bool
@@ -88,6 +98,12 @@ func (lc *ListenConfig) settings() (settings, error) {
 			return s, fmt.Errorf("uringnet: WriteBuffer %d: want at most 64 MiB", lc.WriteBuffer)
 		}
 		s.writeBuf = lc.WriteBuffer
+	}
+	if lc.DirectReadConns != 0 {
+		s.directConns = lc.DirectReadConns
+	}
+	if s.directConns < 0 {
+		s.directConns = 0
 	}
 	if s.writeBuf < 0 {
 		s.writeBuf = 0

@@ -68,8 +68,9 @@ func (c *conn) read(p []byte) (int, error) {
 			c.r.submit(request{kind: reqArmRecv, c: c})
 			continue
 		case c.direct && c.recvOff:
+			dr := c.dr
 			c.mu.Unlock()
-			if n, err, ok := c.readDirect(p); ok {
+			if n, err, ok := c.readDirect(dr, p); ok {
 				return n, err
 			}
 			continue

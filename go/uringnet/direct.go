@@ -115,14 +115,12 @@ func (dr *directReader) read(p []byte) (int, error) {
 	return n, nil
 }
 
-// readDirect is Read in direct mode: c.direct and c.recvOff are set and
-// c.rq is empty. It makes c's directReader on first use. ok is false when
-// that failed (no descriptor left for the dup): the conn then stays on the
-// ring, and the caller waits there.
-func (c *conn) readDirect(p []byte) (n int, err error, ok bool) {
-	c.mu.Lock()
-	dr := c.dr
-	c.mu.Unlock()
+// readDirect is Read in direct mode: c.direct and c.recvOff are set, c.rq
+// is empty, and dr is c.dr as Read saw it under c.mu. It makes c's
+// directReader on first use. ok is false when that failed (no descriptor
+// left for the dup): the conn then stays on the ring, and the caller waits
+// there.
+func (c *conn) readDirect(dr *directReader, p []byte) (n int, err error, ok bool) {
 	if dr == nil {
 		if dr, err = newDirectReader(c.fdForDirect()); err != nil {
 			c.mu.Lock()

@@ -254,3 +254,22 @@ func TestCloseUnblocksDirectRead(t *testing.T) {
 		t.Fatal("Read still blocked 5s after Close")
 	}
 }
+
+// DirectReadConns < 0 keeps every Read on the ring, whatever the load.
+func TestDirectReadConnsOff(t *testing.T) {
+	readsDirect(t)
+	ln := newTestListener(t, &ListenConfig{DirectReadConns: -1})
+	s, cl := pair(t, ln)
+	before := ln.Stats().CQEs
+	cl.Write([]byte("ring"))
+	got := make([]byte, 4)
+	if _, err := io.ReadFull(s, got); err != nil || string(got) != "ring" {
+		t.Fatalf("read %q, %v", got, err)
+	}
+	if direct, hasReader := connMode(s.c); direct || hasReader {
+		t.Fatalf("direct=%v reader=%v with DirectReadConns -1", direct, hasReader)
+	}
+	if ln.Stats().CQEs == before {
+		t.Fatal("the ring reaped no recv CQE for the read")
+	}
+}
