@@ -122,7 +122,13 @@ func (dr *directReader) read(p []byte) (int, error) {
 // there.
 func (c *conn) readDirect(dr *directReader, p []byte) (n int, err error, ok bool) {
 	if dr == nil {
-		if dr, err = newDirectReader(c.fdForDirect()); err != nil {
+		// Under fdmu: the loop cannot close fd (and a new file cannot
+		// take its number) before the dup. Once closed, fd is -1 and the
+		// dup fails with EBADF.
+		c.fdmu.RLock()
+		dr, err = newDirectReader(c.fd)
+		c.fdmu.RUnlock()
+		if err != nil {
 			c.mu.Lock()
 			c.noDirect = true // for good: trying on every Read would flap
 			c.mu.Unlock()
@@ -145,14 +151,6 @@ func (c *conn) readDirect(dr *directReader, p []byte) (n int, err error, ok bool
 	}
 	n, err = dr.read(p)
 	return n, err, true
-}
-
-// fdForDirect returns the conn's fd, or -1 once the loop has closed it
-// (the dup then fails with EBADF).
-func (c *conn) fdForDirect() int {
-	c.fdmu.RLock()
-	defer c.fdmu.RUnlock()
-	return c.fd
 }
 
 // leaveDirect puts the conn back on the ring's recv. Read only, under rmu.
