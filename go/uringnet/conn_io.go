@@ -63,9 +63,8 @@ func (c *conn) read(p []byte) (int, error) {
 		toDirect := false
 		switch {
 		case c.direct && c.recvOff && !c.r.directLoad(false):
-			c.direct, c.recvOff = false, false
 			c.mu.Unlock()
-			c.r.submit(request{kind: reqArmRecv, c: c})
+			c.leaveDirect(false)
 			continue
 		case c.direct && c.recvOff:
 			dr := c.dr

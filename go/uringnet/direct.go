@@ -129,10 +129,7 @@ func (c *conn) readDirect(dr *directReader, p []byte) (n int, err error, ok bool
 		dr, err = newDirectReader(c.fd)
 		c.fdmu.RUnlock()
 		if err != nil {
-			c.mu.Lock()
-			c.noDirect = true // for good: trying on every Read would flap
-			c.mu.Unlock()
-			c.leaveDirect()
+			c.leaveDirect(true) // for good: trying on every Read would flap
 			return 0, nil, false
 		}
 		c.mu.Lock()
@@ -153,10 +150,12 @@ func (c *conn) readDirect(dr *directReader, p []byte) (n int, err error, ok bool
 	return n, err, true
 }
 
-// leaveDirect puts the conn back on the ring's recv. Read only, under rmu.
-func (c *conn) leaveDirect() {
+// leaveDirect puts the conn back on the ring's recv; forGood keeps it
+// there (noDirect). Read only, under rmu.
+func (c *conn) leaveDirect(forGood bool) {
 	c.mu.Lock()
 	c.direct, c.recvOff = false, false
+	c.noDirect = c.noDirect || forGood
 	c.mu.Unlock()
 	c.r.submit(request{kind: reqArmRecv, c: c})
 }

@@ -236,13 +236,10 @@ func TestCloseUnblocksDirectRead(t *testing.T) {
 		_, err := s.Read(make([]byte, 8))
 		errc <- err
 	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, hasReader := connMode(s.c); hasReader || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitFor(t, 5*time.Second, "the first direct Read makes its reader", func() bool {
+		_, hasReader := connMode(s.c)
+		return hasReader
+	})
 	time.Sleep(20 * time.Millisecond) // let it park
 	s.Close()
 	select {
@@ -270,10 +267,7 @@ func TestDirectReadConnsOff(t *testing.T) {
 		t.Fatalf("direct=%v reader=%v with DirectReadConns -1", direct, hasReader)
 	}
 	// The loop publishes its counters after the pass that woke the reader.
-	for wait := time.Now().Add(5 * time.Second); ln.Stats().CQEs == before; {
-		if time.Now().After(wait) {
-			t.Fatal("the ring reaped no recv CQE for the read")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitFor(t, 5*time.Second, "the ring reaps a recv CQE for the read", func() bool {
+		return ln.Stats().CQEs != before
+	})
 }
