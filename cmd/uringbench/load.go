@@ -32,8 +32,9 @@ type loadResult struct {
 // own process (package net's epoll poller, many goroutines), dials every
 // conn, warms up for warm, then measures for dur. It prints "start" and
 // "stop" around the measured window (the parent samples the server's CPU
-// there) and then a loadResult.
-func runLoad(addr, work string, conns, size int, warm, dur time.Duration) {
+// there) and then a loadResult. idle more conns are dialed first and held
+// open, silent, until the end.
+func runLoad(addr, work string, conns, size, idle int, warm, dur time.Duration) {
 	var measuring atomic.Bool
 	var stop atomic.Bool
 	var errs atomic.Int64
@@ -46,14 +47,14 @@ func runLoad(addr, work string, conns, size int, warm, dur time.Duration) {
 	// Dial every conn first (a few dialers at a time, so the server's
 	// accept backlog does not overflow into SYN retransmits), then start
 	// the loops together.
-	cs := make([]net.Conn, conns)
+	cs := make([]net.Conn, idle+conns)
 	var dials sync.WaitGroup
 	next := atomic.Int64{}
 	for d := 0; d < 16; d++ {
 		dials.Add(1)
 		go func() {
 			defer dials.Done()
-			for i := int(next.Add(1) - 1); i < conns; i = int(next.Add(1) - 1) {
+			for i := int(next.Add(1) - 1); i < len(cs); i = int(next.Add(1) - 1) {
 				c, err := net.DialTimeout("tcp", addr, 10*time.Second)
 				if err != nil {
 					errs.Add(1)
@@ -64,6 +65,12 @@ func runLoad(addr, work string, conns, size int, warm, dur time.Duration) {
 		}()
 	}
 	dials.Wait()
+	for _, c := range cs[:idle] {
+		if c != nil {
+			defer c.Close()
+		}
+	}
+	cs = cs[idle:]
 	for i, c := range cs {
 		if c == nil {
 			continue

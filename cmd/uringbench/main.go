@@ -46,12 +46,13 @@ func main() {
 	plot := flag.String("plot", "", "write a PNG of the results here")
 	cecho := flag.String("c-echo", "build/c-echo", "path of the built examples/c-echo")
 	idle := flag.Int("idle", 0, "instead: server RSS per idle keep-alive net/http conn, with this many conns")
+	withIdle := flag.Int("withidle", 0, "echo and http: this many idle conns held open beside the busy ones")
 	flag.Parse()
 
 	if *load {
 		n, _ := strconv.Atoi(flag.Arg(0))
 		s, _ := strconv.Atoi(flag.Arg(1))
-		runLoad(*addr, *work, n, s, *warm, *dur)
+		runLoad(*addr, *work, n, s, *withIdle, *warm, *dur)
 		return
 	}
 	tmp, err := os.MkdirTemp("", "uringbench")
@@ -95,7 +96,7 @@ func main() {
 		runs := make([][]run, len(srvs))
 		for r := 0; r < *reps; r++ {
 			for i, srv := range srvs {
-				res, err := measure(srv, conns, size, *warm, *dur)
+				res, err := measure(srv, conns, size, *withIdle, *warm, *dur)
 				if err != nil {
 					log.Fatalf("%s %s conns=%d size=%d: %v", srv.work, srv.mode, conns, size, err)
 				}
@@ -126,6 +127,9 @@ func main() {
 	for _, c := range ints(*httpConns) {
 		measurePoint(httpSrvs, c, 0)
 	}
+	if *withIdle > 0 {
+		fmt.Printf("every point with %d idle conns held open beside its busy ones (conns)\n", *withIdle)
+	}
 	printTable(results)
 	if *plot != "" {
 		if err := writePlot(*plot, results); err != nil {
@@ -153,7 +157,7 @@ type server struct {
 
 // measure starts one server, drives load at it from a child process, and
 // reads the server's CPU time around the measured window.
-func measure(s server, conns, size int, warm, dur time.Duration) (run, error) {
+func measure(s server, conns, size, withIdle int, warm, dur time.Duration) (run, error) {
 	addr := freeAddr()
 	var srv *exec.Cmd
 	netMode, env, _ := strings.Cut(s.mode, "+")
@@ -188,7 +192,7 @@ func measure(s server, conns, size int, warm, dur time.Duration) (run, error) {
 	// CPU is sampled at the load generator's "start" and "stop" lines, so
 	// dialing and warm-up are left out.
 	load := exec.Command(os.Args[0], "-load", "-work", s.work, "-addr", addr, "-warm", warm.String(),
-		"-dur", dur.String(), strconv.Itoa(conns), strconv.Itoa(size))
+		"-dur", dur.String(), "-withidle", strconv.Itoa(withIdle), strconv.Itoa(conns), strconv.Itoa(size))
 	stdout, _ := load.StdoutPipe()
 	if err := load.Start(); err != nil {
 		return run{}, err

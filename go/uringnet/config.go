@@ -47,12 +47,14 @@ type ListenConfig struct {
 	// Default 64 KiB; negative disables (every Write waits for its send).
 	WriteBuffer int
 
-	// DirectReadConns is how many conns a ring may serve with their Reads
-	// done directly, with recv(2) and Go's netpoller as in package net,
-	// instead of through the ring's multishot recv. With few conns there
-	// is nothing to batch and the ring's extra thread wake-up per read
-	// costs more than it saves. A Read switches back to the ring once its
-	// ring serves more than 1.5 times this many. Each direct conn holds a
+	// DirectReadConns is how many busy conns a ring may serve with their
+	// Reads done directly, with recv(2) and Go's netpoller as in package
+	// net, instead of through the ring's multishot recv. With few busy
+	// conns there is nothing to batch and the ring's extra thread wake-up
+	// per read costs more than it saves. Busy means among the last Reads
+	// on the ring (4 times this many), so idle conns do not count. A Read
+	// switches back to the ring once more than 1.5 times this many are
+	// busy, or after waiting a second for data. Each direct conn holds a
 	// second descriptor (a dup registered with the netpoller). Default 32;
 	// negative: every Read goes through the ring.
 	DirectReadConns int
@@ -69,12 +71,13 @@ type settings struct {
 	bufInitial  uint32 // buffers in the pool at first
 	bufSize     uint32
 	rings       int
-	connBufs    int  // recv buffers one conn may hold before its recv pauses
-	writeBuf    int  // bytes a conn's outbox may hold; 0: no outbox
-	spins       int  // empty loop passes before the loop sleeps in the kernel
-	directWrite bool // Write tries a non-blocking send(2) before using the ring
-	batchUsec   int  // longest wait for a batch of completions before taking one
-	directConns int  // a ring with at most this many conns serves their Reads directly (direct.go); 0: never
+	connBufs    int           // recv buffers one conn may hold before its recv pauses
+	writeBuf    int           // bytes a conn's outbox may hold; 0: no outbox
+	spins       int           // empty loop passes before the loop sleeps in the kernel
+	directWrite bool          // Write tries a non-blocking send(2) before using the ring
+	batchUsec   int           // longest wait for a batch of completions before taking one
+	directConns int           // a ring with at most this many busy conns serves their Reads directly (direct.go); 0: never
+	directIdle  time.Duration // a direct Read waiting longer goes back to the ring (direct.go)
 	keepAlive   time.Duration
 }
 
@@ -91,6 +94,7 @@ func (lc *ListenConfig) settings() (settings, error) {
 		directWrite: os.Getenv("URINGNET_DIRECTWRITE") != "0",
 		batchUsec:   envInt("URINGNET_BATCH_USEC", 50),
 		directConns: envInt("URINGNET_DIRECT_CONNS", 32),
+		directIdle:  time.Duration(envInt("URINGNET_DIRECT_IDLE_MS", 1000)) * time.Millisecond,
 		writeBuf:    envInt("URINGNET_WRITEBUF", 64<<10),
 	}
 	if lc.WriteBuffer != 0 {
@@ -104,6 +108,9 @@ func (lc *ListenConfig) settings() (settings, error) {
 	}
 	if s.directConns < 0 {
 		s.directConns = 0
+	}
+	if s.directIdle <= 0 {
+		s.directIdle = time.Second
 	}
 	if s.writeBuf < 0 {
 		s.writeBuf = 0

@@ -68,19 +68,20 @@ type conn struct {
 	flushTimer *time.Timer   // bounds Close's flush of queued bytes
 	dr         *directReader // direct mode's netpoller registration, from the first direct Read
 
-	// The flags below and addrOnce sit together, and outBytes beside sendN,
+	// The flags below, readWin and addrOnce sit together, and outBytes beside sendN,
 	// so that they fill whole words: conn stays within the 416-byte size
 	// class (TestConnSize).
-	recvPaused     bool // rq hit its cap; Read re-arms recv when it drains
-	closed         bool // Close was called
-	sendDone       bool // the current Write's send has finished
-	outActive      bool // the loop owns a non-empty outbox (a flush request or a send is pending)
-	outWait        bool // a writer waits for the outbox to shrink
-	shutAfterFlush bool // CloseWrite came with bytes queued: shut down once they are sent
-	discard        bool // SetLinger(0): Close drops queued bytes
-	direct         bool // Read uses recv(2) and the netpoller, not the ring (direct.go)
-	recvOff        bool // direct, and the ring's recv has ended: Read may recv(2)
-	noDirect       bool // no direct reader could be made (no descriptor): stay on the ring
+	recvPaused     bool   // rq hit its cap; Read re-arms recv when it drains
+	closed         bool   // Close was called
+	sendDone       bool   // the current Write's send has finished
+	outActive      bool   // the loop owns a non-empty outbox (a flush request or a send is pending)
+	outWait        bool   // a writer waits for the outbox to shrink
+	shutAfterFlush bool   // CloseWrite came with bytes queued: shut down once they are sent
+	discard        bool   // SetLinger(0): Close drops queued bytes
+	direct         bool   // Read uses recv(2) and the netpoller, not the ring (direct.go)
+	recvOff        bool   // direct, and the ring's recv has ended: Read may recv(2)
+	noDirect       bool   // no direct reader could be made (no descriptor): stay on the ring
+	readWin        uint16 // the last activity window a Read counted c in; under rmu (direct.go)
 
 	addrOnce     sync.Once
 	laddr, raddr net.Addr // set once, lazily (addrOnce)
@@ -287,7 +288,6 @@ func (r *ring) closeConn(c *conn) {
 
 func (r *ring) teardownConn(c *conn) {
 	r.unregister(c.slot)
-	r.conns.Add(-1)
 	c.slot = 0
 	c.fdmu.Lock()
 	fd, linger := c.fd, c.linger

@@ -28,6 +28,10 @@ func (c *conn) blockedLocked(dl *deadline) error {
 func (c *conn) read(p []byte) (int, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
+	if n := c.r.cfg.directConns; n > 0 {
+		c.r.activity.note(c, uint32(4*n))
+	}
+	idled := false // this Read's direct wait passed the idle limit: wait on the ring
 	for {
 		c.mu.Lock()
 		if err := c.blockedLocked(&c.rdl); err != nil {
@@ -68,12 +72,16 @@ func (c *conn) read(p []byte) (int, error) {
 			continue
 		case c.direct && c.recvOff:
 			dr := c.dr
+			if dr != nil {
+				c.syncDirectDeadlineLocked(false)
+			}
 			c.mu.Unlock()
-			if n, err, ok := c.readDirect(dr, p); ok {
+			if n, err, done := c.readDirect(dr, p); done {
 				return n, err
 			}
+			idled = true
 			continue
-		case !c.direct && !c.noDirect && c.r.directLoad(true):
+		case !c.direct && !c.noDirect && !idled && c.r.directLoad(true):
 			c.direct = true
 			toDirect = true
 		}

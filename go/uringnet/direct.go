@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -20,29 +21,69 @@ import (
 // ring 0.4-0.8x of package net's round trips; direct reads are at parity.
 // From about 64 conns on, the ring's batching wins (make bench).
 //
-// The mode is the conn's, chosen by how many conns its ring serves
-// (settings.directConns): a conn starts direct when its ring has at most
-// that many, a ring-mode Read switches to direct when the count falls to
-// it, and a direct Read switches back when it grows past 1.5 times that. Only
-// Read changes the mode, under rmu, so bytes keep their order:
+// The mode is the conn's, chosen by how busy its ring is: by how many
+// distinct conns its Reads came from lately (readActivity), not by how
+// many conns it has, so that one busy conn among a thousand idle ones
+// reads directly too. A conn starts direct, and a ring-mode Read switches
+// to direct, when at most settings.directConns conns were busy; a direct
+// Read switches back when more than 1.5 times that were. A direct Read
+// that waits longer than settings.directIdle for data goes back to the
+// ring too, giving up its descriptor and registration: an idle conn costs
+// no more on the ring than it would in package net. Only Read changes the
+// mode, under rmu, so bytes keep their order:
 //   - to direct: Read sets c.direct and asks the loop to stop the recv. It
 //     reads the socket only once the loop sets c.recvOff, after the recv's
 //     last CQE, so every byte the ring took is in c.rq first.
-//   - to the ring: Read clears both and re-arms the recv. Its own recv(2)
-//     calls have all returned, so nothing is in flight.
+//   - to the ring: Read clears both, closes its reader and re-arms the
+//     recv. Its own recv(2) calls have all returned, so nothing is in
+//     flight.
 // Writes are not affected: they use the outbox and the ring either way.
+
+// readActivity estimates how many of a ring's conns are busy: the number
+// of distinct conns among the ring's last window of Reads. Every Read
+// counts, in either mode, so the estimate does not move when conns change
+// modes (a count of the ring's recv completions would drop to 0 once its
+// conns went direct, and they would flap back). Windows are counted in
+// Reads, not time: a window of 4x the limit holds every busy conn when at
+// most the limit are busy, and more than 1.5x the limit when many are.
+// The counters are updated without a lock; a Read racing a window's end
+// may be counted in the wrong one, which only blurs the estimate.
+type readActivity struct {
+	reads   atomic.Uint32 // Reads so far on the ring's conns
+	current atomic.Int32  // distinct conns in the current window
+	last    atomic.Int32  // distinct conns in the previous window
+}
+
+// note counts a Read on c. window is the window's length in Reads. Under
+// c.rmu (c.readWin is the Read side's).
+func (a *readActivity) note(c *conn, window uint32) {
+	n := a.reads.Add(1)
+	if n%window == 0 {
+		a.last.Store(a.current.Swap(0))
+	}
+	// +1: a new conn's readWin is 0, and its first window must count it.
+	if w := uint16(n/window + 1); c.readWin != w {
+		c.readWin = w
+		a.current.Add(1)
+	}
+}
+
+// busy is the estimate: the larger of the last window's count and the
+// current one's, so that a jump in load counts before its window ends.
+func (a *readActivity) busy() int32 { return max(a.current.Load(), a.last.Load()) }
 
 // directReader waits for readability in the netpoller. The netpoller knows
 // only *os.File and net's conns, so f is an os.File over a duplicate of
 // the socket; a dup shares the socket, and closing it leaves the conn's fd
 // open. Made once per conn, on its first direct Read; Close closes f.
 type directReader struct {
-	f    *os.File
-	rc   syscall.RawConn
-	p    []byte // the buffer of the Read in progress
-	n    int
-	err  error
-	recv func(fd uintptr) bool // dr.recvOnce, bound once: Read allocates nothing
+	f      *os.File
+	rc     syscall.RawConn
+	fileAt int64  // the deadline on f, as a deadline's at; under c.mu
+	p      []byte // the buffer of the Read in progress
+	n      int
+	err    error
+	recv   func(fd uintptr) bool // dr.recvOnce, bound once: Read allocates nothing
 }
 
 // newDirectReader registers a duplicate of fd with the netpoller. os.NewFile
@@ -95,7 +136,8 @@ func (dr *directReader) recvOnce(fd uintptr) bool {
 }
 
 // read does one Read on the socket. len(p) > 0. The deadline is the file's
-// (setDirectDeadline keeps it equal to the conn's); Close closes the file.
+// (the conn's, or the idle limit: syncDirectDeadlineLocked); Close closes
+// the file.
 func (dr *directReader) read(p []byte) (int, error) {
 	dr.p = p
 	err := dr.rc.Read(dr.recv)
@@ -117,10 +159,11 @@ func (dr *directReader) read(p []byte) (int, error) {
 
 // readDirect is Read in direct mode: c.direct and c.recvOff are set, c.rq
 // is empty, and dr is c.dr as Read saw it under c.mu. It makes c's
-// directReader on first use. ok is false when that failed (no descriptor
-// left for the dup): the conn then stays on the ring, and the caller waits
-// there.
-func (c *conn) readDirect(dr *directReader, p []byte) (n int, err error, ok bool) {
+// directReader on first use. done is false when the Read must wait on the
+// ring instead: no descriptor was left for the dup (the conn then stays
+// on the ring for good), or no data came within the idle limit (the conn
+// went back to the ring; a later Read may come back).
+func (c *conn) readDirect(dr *directReader, p []byte) (n int, err error, done bool) {
 	if dr == nil {
 		// Under fdmu: the loop cannot close fd (and a new file cannot
 		// take its number) before the dup. Once closed, fd is -1 and the
@@ -136,9 +179,7 @@ func (c *conn) readDirect(dr *directReader, p []byte) (n int, err error, ok bool
 		closed := c.closed
 		if !closed {
 			c.dr = dr
-			if at := c.rdl.at.Load(); at != 0 {
-				dr.f.SetReadDeadline(clockBase.Add(time.Duration(at)))
-			}
+			c.syncDirectDeadlineLocked(true)
 		}
 		c.mu.Unlock()
 		if closed {
@@ -147,26 +188,51 @@ func (c *conn) readDirect(dr *directReader, p []byte) (n int, err error, ok bool
 		}
 	}
 	n, err = dr.read(p)
+	if err == errTimeout && !c.rdl.expired() {
+		c.leaveDirect(false) // the idle limit passed, not the conn's deadline
+		return 0, nil, false
+	}
 	return n, err, true
 }
 
-// leaveDirect puts the conn back on the ring's recv; forGood keeps it
-// there (noDirect). Read only, under rmu.
+// leaveDirect puts the conn back on the ring's recv and closes its direct
+// reader; forGood keeps it there (noDirect). Read only, under rmu.
 func (c *conn) leaveDirect(forGood bool) {
 	c.mu.Lock()
 	c.direct, c.recvOff = false, false
 	c.noDirect = c.noDirect || forGood
 	c.mu.Unlock()
+	c.closeDirectReader()
 	c.r.submit(request{kind: reqArmRecv, c: c})
 }
 
-// setDirectDeadline gives the direct reader the conn's new read deadline.
-// Under c.mu, so that it cannot cross with readDirect copying the deadline
-// into a new reader.
-func (c *conn) setDirectDeadline(t time.Time) {
+// syncDirectDeadlineLocked puts on c's direct reader the earlier of the
+// conn's read deadline and the idle limit from now. Unless force, it
+// leaves a later deadline on the file when moving it would gain less than
+// a quarter of the idle limit, so that a busy conn resets the file's
+// timer a few times a second rather than on every Read. c.mu is held and
+// c.dr is set: both the Read side and SetReadDeadline call this under
+// c.mu, so a deadline being set cannot be lost to a Read's refresh.
+func (c *conn) syncDirectDeadlineLocked(force bool) {
+	dr := c.dr
+	idle := int64(c.r.cfg.directIdle)
+	want := sinceBase() + idle
+	if at := c.rdl.at.Load(); at != 0 && at < want {
+		want = at
+	}
+	if !force && want >= dr.fileAt && want-dr.fileAt < idle/4 {
+		return
+	}
+	dr.fileAt = want
+	dr.f.SetReadDeadline(clockBase.Add(time.Duration(want)))
+}
+
+// setDirectDeadline gives the direct reader, if any, the conn's new read
+// deadline (SetReadDeadline stored it in c.rdl first).
+func (c *conn) setDirectDeadline() {
 	c.mu.Lock()
 	if c.dr != nil {
-		c.dr.f.SetReadDeadline(t)
+		c.syncDirectDeadlineLocked(true)
 	}
 	c.mu.Unlock()
 }

@@ -50,11 +50,11 @@ func TestDirectReadsAtLightLoad(t *testing.T) {
 	}
 }
 
-// The mode switches while bytes stream in: when other conns push the
-// ring's count past the limit the conn goes back to the ring, when they
+// The mode switches while bytes stream in: when other busy conns push the
+// ring's load past the limit the conn goes back to the ring, when they
 // close it reads directly again. Every byte arrives once, in order.
 func TestModeSwitchKeepsByteOrder(t *testing.T) {
-	t.Setenv("URINGNET_DIRECT_CONNS", "2") // direct at <= 2 conns, back to the ring at > 3
+	t.Setenv("URINGNET_DIRECT_CONNS", "2") // direct at <= 2 busy conns, back to the ring at > 3
 	ln := newTestListener(t, nil)
 	s, cl := pair(t, ln)
 
@@ -86,18 +86,10 @@ func TestModeSwitchKeepsByteOrder(t *testing.T) {
 			}
 		}
 	}()
-	go func() { // the load: 4 extra conns on the ring, then none, again and again
+	go func() { // the load: 4 extra busy conns, then none, again and again
 		defer wg.Done()
 		for {
-			var extra []net.Conn
-			for i := 0; i < 4; i++ {
-				es, ec := pair(t, ln)
-				extra = append(extra, es, ec)
-			}
-			time.Sleep(5 * time.Millisecond)
-			for _, c := range extra {
-				c.Close()
-			}
+			busyConns(t, ln, 4, 5*time.Millisecond)
 			select {
 			case <-stop:
 				return
@@ -270,4 +262,140 @@ func TestDirectReadConnsOff(t *testing.T) {
 	waitFor(t, 5*time.Second, "the ring reaps a recv CQE for the read", func() bool {
 		return ln.Stats().CQEs != before
 	})
+}
+
+// busyConns keeps k extra conns of ln busy for d: each client writes a
+// byte every 50µs and its server side reads them. Then it closes them all.
+func busyConns(t *testing.T, ln *Listener, k int, d time.Duration) {
+	var wg sync.WaitGroup
+	end := time.Now().Add(d)
+	for i := 0; i < k; i++ {
+		s, cl := pair(t, ln)
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 64)
+			for {
+				if _, err := s.Read(buf); err != nil {
+					return
+				}
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			defer s.Close()
+			defer cl.Close()
+			for time.Now().Before(end) {
+				if _, err := cl.Write([]byte{1}); err != nil {
+					return
+				}
+				time.Sleep(50 * time.Microsecond)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// roundTrips writes n messages on cl and reads each back on s.
+func roundTrips(t *testing.T, s *Conn, cl net.Conn, n int) {
+	t.Helper()
+	got := make([]byte, 4)
+	for i := 0; i < n; i++ {
+		msg := []byte{byte(i), 1, 2, 3}
+		if _, err := cl.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(s, got); err != nil {
+			t.Fatal(err)
+		}
+		if got[0] != byte(i) {
+			t.Fatalf("read %v, want %v", got, msg)
+		}
+	}
+}
+
+// The mode follows how many conns are busy, not how many there are: one
+// busy conn among many idle ones reads directly.
+func TestBusyConnAmongIdleReadsDirect(t *testing.T) {
+	t.Setenv("URINGNET_DIRECT_CONNS", "2") // direct at <= 2 busy conns
+	ln := newTestListener(t, nil)
+	var wg sync.WaitGroup
+	defer wg.Wait()           // after the Closes below: deferred calls run last first
+	for i := 0; i < 12; i++ { // idle conns, each with a Read waiting
+		s, _ := pair(t, ln)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.Read(make([]byte, 8)) // returns when s is closed
+		}()
+		defer s.Close()
+	}
+	s, cl := pair(t, ln)
+	waitFor(t, 10*time.Second, "the busy conn reads directly", func() bool {
+		roundTrips(t, s, cl, 20)
+		direct, hasReader := connMode(s.c)
+		return direct && hasReader
+	})
+}
+
+// A direct Read that waits past the idle limit goes back to the ring and
+// gives up its netpoller registration; it still gets the data, and a
+// later busy spell reads directly again.
+func TestIdleDirectReadReturnsToRing(t *testing.T) {
+	readsDirect(t)
+	t.Setenv("URINGNET_DIRECT_IDLE_MS", "50")
+	ln := newTestListener(t, nil)
+	s, cl := pair(t, ln)
+	roundTrips(t, s, cl, 5)
+	if direct, hasReader := connMode(s.c); !direct || !hasReader {
+		t.Fatalf("direct=%v reader=%v before idling", direct, hasReader)
+	}
+	got := make(chan string, 1)
+	go func() {
+		b := make([]byte, 8)
+		n, err := s.Read(b)
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		got <- string(b[:n])
+	}()
+	waitFor(t, 5*time.Second, "the idle Read leaves direct mode", func() bool {
+		direct, hasReader := connMode(s.c)
+		return !direct && !hasReader
+	})
+	cl.Write([]byte("late"))
+	select {
+	case g := <-got:
+		if g != "late" {
+			t.Fatalf("idle Read returned %q, want \"late\"", g)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Read still blocked 5s after the data was sent")
+	}
+	waitFor(t, 5*time.Second, "the conn reads directly again", func() bool {
+		roundTrips(t, s, cl, 5)
+		direct, hasReader := connMode(s.c)
+		return direct && hasReader
+	})
+}
+
+// A read deadline later than the idle limit: the Read leaves direct mode
+// at the idle limit but times out only at its deadline.
+func TestDirectReadDeadlineBeyondIdleLimit(t *testing.T) {
+	readsDirect(t)
+	t.Setenv("URINGNET_DIRECT_IDLE_MS", "50")
+	ln := newTestListener(t, nil)
+	s, cl := pair(t, ln)
+	roundTrips(t, s, cl, 5)
+	const d = 400 * time.Millisecond
+	start := time.Now()
+	s.SetReadDeadline(start.Add(d))
+	_, err := s.Read(make([]byte, 8))
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Read: %v, want a timeout", err)
+	}
+	if el := time.Since(start); el < d-10*time.Millisecond || el > 10*time.Second {
+		t.Fatalf("timed out after %v, want about %v", el, d)
+	}
 }

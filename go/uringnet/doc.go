@@ -8,9 +8,9 @@
 // thread. The loop keeps a multishot accept armed on the listener and a
 // multishot recv on every conn, receiving into a shared pool of provided
 // buffers; Read copies out of those buffers and gives them back. At light
-// load (ListenConfig.DirectReadConns conns per ring or fewer), where there
-// is nothing to batch, Read calls recv(2) itself and waits in Go's
-// netpoller instead, as package net does. Write
+// load (ListenConfig.DirectReadConns busy conns per ring or fewer, however
+// many idle ones it has), where there is nothing to batch, Read calls
+// recv(2) itself and waits in Go's netpoller instead, as package net does. Write
 // copies up to ListenConfig.WriteBuffer bytes into the conn's outbox (C
 // memory) and returns, as a socket buffer lets package net's Write return;
 // the loop sends the outbox with one send op at a time per conn. Larger

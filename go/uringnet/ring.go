@@ -33,7 +33,7 @@ type ring struct {
 	sleeping    atomic.Bool
 	starving    atomic.Bool  // some conn waits for buffers: returning them wakes the loop
 	recentBatch atomic.Int32 // size of the loop's last CQE batch: sizes its next wait; a load gauge for Write
-	conns       atomic.Int32 // conns registered; set by the loop, read by Read to pick its mode (direct.go)
+	activity    readActivity // how busy the ring's conns are: Reads pick their mode by it (direct.go)
 
 	// Owned by the loop goroutine.
 	sr       *shim.Ring
@@ -341,16 +341,19 @@ func (r *ring) sendDirectly() bool {
 }
 
 // directLoad says whether the ring's load suits direct reads (direct.go):
-// for a conn switching to them, at most directConns conns; for one
-// staying, at most half as many again, so that a count hovering at the
+// for a conn switching to them, at most directConns busy conns; for one
+// staying, at most half as many again, so that a load hovering at the
 // limit does not flip conns back and forth. A wider margin costs: half
 // the conns reading directly and half on the ring is slower than either.
 func (r *ring) directLoad(switching bool) bool {
 	limit := int32(r.cfg.directConns)
+	if limit == 0 {
+		return false
+	}
 	if !switching {
 		limit += limit / 2
 	}
-	return r.conns.Load() <= limit
+	return r.activity.busy() <= limit
 }
 
 // returnBufs gives consumed recv buffers back; the loop re-adds them to the
@@ -441,7 +444,7 @@ func (r *ring) apply(q *request) {
 			q.c.r = r
 		}
 		r.register(q.c)
-		if r.conns.Add(1) <= int32(r.cfg.directConns) {
+		if r.directLoad(true) {
 			q.c.mu.Lock()
 			q.c.direct = true // start in direct mode: armRecv sets recvOff
 			q.c.mu.Unlock()

@@ -95,7 +95,7 @@ func (pc *Conn) SetReadDeadline(t time.Time) error {
 		return pc.err("set", net.ErrClosed)
 	}
 	pc.c.rdl.set(&pc.c.r.deadlines, t)
-	pc.c.setDirectDeadline(t)
+	pc.c.setDirectDeadline()
 	return nil
 }
 
