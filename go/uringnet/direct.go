@@ -187,12 +187,25 @@ func (c *conn) readDirect(dr *directReader, p []byte) (n int, err error, done bo
 			return 0, net.ErrClosed, true
 		}
 	}
-	n, err = dr.read(p)
-	if err == errTimeout && !c.rdl.expired() {
-		c.leaveDirect(false) // the idle limit passed, not the conn's deadline
-		return 0, nil, false
+	start := sinceBase()
+	for {
+		n, err = dr.read(p)
+		if err != errTimeout || c.rdl.expired() {
+			return n, err, true
+		}
+		// The file's deadline passed, not the conn's: the idle limit, or
+		// a conn deadline since moved later (setDirectDeadline leaves
+		// those for here).
+		if sinceBase()-start >= int64(c.r.cfg.directIdle/2) {
+			c.leaveDirect(false)
+			return 0, nil, false
+		}
+		c.mu.Lock()
+		if c.dr == dr {
+			c.syncDirectDeadlineLocked(true)
+		}
+		c.mu.Unlock()
 	}
-	return n, err, true
 }
 
 // leaveDirect puts the conn back on the ring's recv and closes its direct
@@ -211,8 +224,9 @@ func (c *conn) leaveDirect(forGood bool) {
 // leaves a later deadline on the file when moving it would gain less than
 // a quarter of the idle limit, so that a busy conn resets the file's
 // timer a few times a second rather than on every Read. c.mu is held and
-// c.dr is set: both the Read side and SetReadDeadline call this under
-// c.mu, so a deadline being set cannot be lost to a Read's refresh.
+// c.dr is set. The Read side calls this and SetReadDeadline moves the
+// file's deadline under c.mu, so a deadline being set cannot be lost to a
+// Read's refresh.
 func (c *conn) syncDirectDeadlineLocked(force bool) {
 	dr := c.dr
 	idle := int64(c.r.cfg.directIdle)
@@ -228,11 +242,18 @@ func (c *conn) syncDirectDeadlineLocked(force bool) {
 }
 
 // setDirectDeadline gives the direct reader, if any, the conn's new read
-// deadline (SetReadDeadline stored it in c.rdl first).
+// deadline (SetReadDeadline stored it in c.rdl first) when it is earlier
+// than the file's. A later one is left for readDirect to put on the file
+// if the earlier one fires: net/http moves a conn's read deadline several
+// times per request, and each move of the file's costs a runtime timer
+// update.
 func (c *conn) setDirectDeadline() {
 	c.mu.Lock()
-	if c.dr != nil {
-		c.syncDirectDeadlineLocked(true)
+	if dr := c.dr; dr != nil {
+		if at := c.rdl.at.Load(); at != 0 && at < dr.fileAt {
+			dr.fileAt = at
+			dr.f.SetReadDeadline(clockBase.Add(time.Duration(at)))
+		}
 	}
 	c.mu.Unlock()
 }
