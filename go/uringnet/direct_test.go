@@ -399,3 +399,28 @@ func TestDirectReadDeadlineBeyondIdleLimit(t *testing.T) {
 		t.Fatalf("timed out after %v, want about %v", el, d)
 	}
 }
+
+// A read deadline moved later while a direct Read waits: the earlier one
+// passing does not end the Read; the later one does.
+func TestDirectReadDeadlineMovedLater(t *testing.T) {
+	readsDirect(t)
+	ln := newTestListener(t, nil)
+	s, cl := pair(t, ln)
+	roundTrips(t, s, cl, 5)
+	start := time.Now()
+	s.SetReadDeadline(start.Add(300 * time.Millisecond))
+	go func() {
+		time.Sleep(30 * time.Millisecond)
+		s.SetReadDeadline(start.Add(800 * time.Millisecond))
+	}()
+	_, err := s.Read(make([]byte, 8))
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Read: %v, want a timeout", err)
+	}
+	if el := time.Since(start); el < 790*time.Millisecond || el > 10*time.Second {
+		t.Fatalf("timed out after %v, want about 800ms (the moved deadline)", el)
+	}
+	if direct, hasReader := connMode(s.c); !direct || !hasReader {
+		t.Fatalf("direct=%v reader=%v: the Read should have stayed direct", direct, hasReader)
+	}
+}
