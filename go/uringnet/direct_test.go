@@ -28,19 +28,7 @@ func TestDirectReadsAtLightLoad(t *testing.T) {
 	ln := newTestListener(t, nil)
 	s, cl := pair(t, ln)
 	before := ln.Stats().CQEs
-	for i := 0; i < 50; i++ {
-		msg := []byte{byte(i), 1, 2, 3}
-		if _, err := cl.Write(msg); err != nil {
-			t.Fatal(err)
-		}
-		got := make([]byte, len(msg))
-		if _, err := io.ReadFull(s, got); err != nil {
-			t.Fatal(err)
-		}
-		if got[0] != byte(i) {
-			t.Fatalf("read %v, want %v", got, msg)
-		}
-	}
+	roundTrips(t, s, cl, 50)
 	if direct, hasReader := connMode(s.c); !direct || !hasReader {
 		t.Fatalf("direct=%v reader=%v after reads on a ring with one conn", direct, hasReader)
 	}
