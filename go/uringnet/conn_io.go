@@ -89,7 +89,7 @@ func (c *conn) read(p []byte) (int, error) {
 		if toDirect {
 			c.r.submit(request{kind: reqStopRecv, c: c})
 		}
-		c.rdl.wait()
+		c.rdl.wait(&c.r.deadlines)
 	}
 }
 
@@ -210,7 +210,11 @@ func (c *conn) waitSend() (int, error) {
 			cancelAsked = true
 			c.r.submit(request{kind: reqCancelSend, c: c})
 		}
-		c.wdl.wait()
+		if cancelAsked {
+			c.wdl.park() // the cancelled send's completion wakes it
+		} else {
+			c.wdl.wait(&c.r.deadlines)
+		}
 	}
 }
 

@@ -1,7 +1,6 @@
 package uringnet
 
 import (
-	"container/heap"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,17 +13,23 @@ var clockBase = time.Now()
 
 func sinceBase() int64 { return int64(time.Since(clockBase)) }
 
-// deadline is one direction's deadline of a conn, or a listener's. at is
-// read without locks by the waiting goroutine; set stores it under the
-// deadlines' lock. set wakes the waiter only when the deadline has already
-// passed, since a later or cleared deadline leaves a parked waiter nothing
-// to do; the deadlines' timer wakes it when a future one passes. Spurious
-// wake-ups are harmless: the waiter always re-checks expired().
+// deadline is one direction's deadline of a conn, or a listener's, and the
+// semaphore its waiter parks on (wakeup.go).
+//
+// Setting a deadline takes no lock unless a waiter is parked: at is an
+// atomic, and only a parked waiter needs a wake-up at its deadline. wait
+// marks the waiter parked, then reads at and asks the ring's timer for a
+// check at that time; set stores at, then reads parked. With both sides
+// sequentially consistent, one of them sees the other, so a deadline set
+// while the waiter parks is never missed. net/http moves a conn's read
+// deadline about five times per request while no Read is parked.
+//
+// Spurious wake-ups are harmless: the waiter always re-checks expired().
 type deadline struct {
-	at  atomic.Int64   // nanoseconds after clockBase; 0 means none
-	wg  sync.WaitGroup // with sig, the parked waiter's semaphore (wakeup.go)
-	sig atomic.Bool    // a wake-up is (being) made available
-	pos int32          // index+1 in deadlines.heap while armed, else 0; under deadlines.mu
+	at    atomic.Int64   // nanoseconds after clockBase; 0 means none
+	wg    sync.WaitGroup // with the token bit, the waiter's semaphore (wakeup.go)
+	flags atomic.Uint32  // tokenBit and parkedBit (wakeup.go)
+	pos   int32          // index+1 in deadlines.heap while scheduled, else 0; under deadlines.mu
 }
 
 func (d *deadline) expired() bool {
@@ -32,60 +37,76 @@ func (d *deadline) expired() bool {
 	return at != 0 && sinceBase() >= at
 }
 
-// set stores t as d's deadline in ds, the set of d's ring (or listener).
+// set stores t as d's deadline; ds is the set of d's ring (or listener).
 func (d *deadline) set(ds *deadlines, t time.Time) {
-	ds.mu.Lock()
-	defer ds.mu.Unlock()
-	if t.IsZero() {
-		d.at.Store(0)
-		ds.remove(d)
-		return
+	var at int64
+	if !t.IsZero() {
+		// Deadlines before clockBase are long past: 1 is past too, and not 0.
+		at = max(int64(t.Sub(clockBase)), 1)
 	}
-	// Deadlines before clockBase are long past: 1 is past too, and not 0.
-	at := max(int64(t.Sub(clockBase)), 1)
 	d.at.Store(at)
-	if at > sinceBase() {
-		ds.arm(d)
+	if !d.parked() || at == 0 {
+		// No waiter: the next one reads at before it parks. A parked one
+		// with its deadline cleared just waits; a check already
+		// scheduled for it finds nothing due.
 		return
 	}
-	ds.remove(d)
-	d.wakeWaiter() // already passed: a parked waiter returns now
+	if at <= sinceBase() {
+		d.wakeWaiter() // already passed: the parked waiter returns now
+		return
+	}
+	ds.schedule(d, at)
 }
 
-// stop disarms d (its owner is closing); at stays as it was.
+// stop unschedules d (its owner is closing); at stays as it was.
 func (d *deadline) stop(ds *deadlines) {
 	ds.mu.Lock()
 	ds.remove(d)
 	ds.mu.Unlock()
 }
 
-// deadlines holds the armed future deadlines of one ring's conns (or of
-// one listener) in a min-heap by time, with one runtime timer for the
-// earliest. A conn costs a heap slot, not a timer of its own: this keeps an
-// idle net/http conn small (with an IdleTimeout or ReadTimeout, the server
-// gives every idle conn a read deadline). A SetDeadline that races with
-// Close may leave its deadline armed; it is dropped when it passes.
+// deadlines schedules the deadline checks of one ring's parked waiters (or
+// one listener's) in a min-heap by time, with one runtime timer for the
+// earliest. A conn costs a heap slot while it waits with a deadline, not a
+// timer of its own: this keeps an idle net/http conn small (with an
+// IdleTimeout or ReadTimeout, the server gives every idle conn a read
+// deadline).
 //
-// mu protects heap, timer and when, and every armed deadline's pos. The
-// timer may fire early (its deadline was moved or cleared): fire then finds
-// nothing due and re-arms for the new earliest.
+// An entry is a time to look at a deadline, not the deadline itself: at
+// may move later without the heap knowing, and the waiter may have left.
+// fire re-reads each due deadline and wakes, re-schedules or drops it.
+// Close removes its conn's entries; an entry that races with Close is
+// dropped when it comes due.
+//
+// mu protects heap, timer and when, and every scheduled deadline's pos.
 type deadlines struct {
 	mu    sync.Mutex
 	heap  deadlineHeap
 	timer *time.Timer
-	when  int64 // the at the timer is set for; 0 when it is not set
+	when  int64 // the time the timer is set for; 0 when it is not set
 }
 
-// arm puts d (whose at changed) in its place in the heap and moves the
-// timer earlier if d is now the first to pass. ds.mu is held.
-func (ds *deadlines) arm(d *deadline) {
+// schedule makes sure d is looked at no later than at.
+func (ds *deadlines) schedule(d *deadline, at int64) {
+	ds.mu.Lock()
+	ds.push(d, at)
+	ds.mu.Unlock()
+}
+
+// push schedules d for at, or moves its entry earlier, and moves the timer
+// earlier if d is now the first due. ds.mu is held.
+func (ds *deadlines) push(d *deadline, at int64) {
 	if d.pos == 0 {
-		heap.Push(&ds.heap, d)
+		ds.heap = append(ds.heap, check{d, at})
+		d.pos = int32(len(ds.heap))
+		ds.heap.up(len(ds.heap) - 1)
+	} else if i := int(d.pos) - 1; at < ds.heap[i].at {
+		ds.heap[i].at = at
+		ds.heap.up(i)
 	} else {
-		heap.Fix(&ds.heap, int(d.pos)-1)
+		return // already due at or before at
 	}
-	at := d.at.Load()
-	if ds.heap[0] == d && (ds.when == 0 || at < ds.when) {
+	if ds.heap[0].d == d && (ds.when == 0 || at < ds.when) {
 		ds.startTimer(at)
 	}
 }
@@ -100,58 +121,94 @@ func (ds *deadlines) startTimer(at int64) {
 	}
 }
 
-// fire runs on the timer's goroutine: it wakes the waiters of every
-// deadline that has passed and sets the timer for the next.
+// fire runs on the timer's goroutine. For every entry due it wakes the
+// waiter whose deadline has passed, re-schedules one whose deadline moved
+// later while it waits, and drops the rest (the waiter left, or its
+// deadline was cleared). Then it sets the timer for the next entry.
 func (ds *deadlines) fire() {
 	ds.mu.Lock()
 	defer ds.mu.Unlock()
 	ds.when = 0
 	now := sinceBase()
-	for len(ds.heap) > 0 && ds.heap[0].at.Load() <= now {
-		d := ds.heap[0]
+	for len(ds.heap) > 0 && ds.heap[0].at <= now {
+		d := ds.heap[0].d
 		ds.remove(d)
-		d.wakeWaiter()
+		switch at := d.at.Load(); {
+		case !d.parked() || at == 0:
+		case at <= now:
+			d.wakeWaiter()
+		default:
+			ds.push(d, at)
+		}
 	}
-	if len(ds.heap) > 0 {
-		ds.startTimer(ds.heap[0].at.Load())
+	if len(ds.heap) > 0 && ds.when == 0 {
+		ds.startTimer(ds.heap[0].at)
 	}
 }
 
-// remove takes d out of the heap if it is there. ds.mu is held. The timer
-// is left as it is: if it was set for d, it fires early and re-arms.
+// remove takes d's entry out of the heap if it has one. ds.mu is held. The
+// timer is left as it is: if it was set for d, it fires early and re-arms.
 func (ds *deadlines) remove(d *deadline) {
 	if d.pos == 0 {
 		return
 	}
-	heap.Remove(&ds.heap, int(d.pos)-1)
-	if len(ds.heap) == 0 && cap(ds.heap) > 1024 {
+	h := ds.heap
+	i, last := int(d.pos)-1, len(h)-1
+	d.pos = 0
+	if i != last {
+		h[i] = h[last]
+		h[i].d.pos = int32(i + 1)
+	}
+	h[last] = check{}
+	ds.heap = h[:last]
+	if i != last {
+		ds.heap.down(i)
+		ds.heap.up(i)
+	}
+	if last == 0 && cap(h) > 1024 {
 		ds.heap = nil // a burst of conns is gone: let its slots go too
 	}
 }
 
-// deadlineHeap orders armed deadlines by at for container/heap, keeping
-// each one's pos (index+1) current.
-type deadlineHeap []*deadline
+// check is a heap entry: look at d at (or after) at.
+type check struct {
+	d  *deadline
+	at int64
+}
 
-func (h deadlineHeap) Len() int           { return len(h) }
-func (h deadlineHeap) Less(i, j int) bool { return h[i].at.Load() < h[j].at.Load() }
+// deadlineHeap is a binary min-heap of checks by time. Each scheduled
+// deadline's pos is its entry's index+1.
+type deadlineHeap []check
 
-func (h deadlineHeap) Swap(i, j int) {
+func (h deadlineHeap) swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].pos, h[j].pos = int32(i+1), int32(j+1)
+	h[i].d.pos, h[j].d.pos = int32(i+1), int32(j+1)
 }
 
-func (h *deadlineHeap) Push(x any) {
-	d := x.(*deadline)
-	*h = append(*h, d)
-	d.pos = int32(len(*h))
+func (h deadlineHeap) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if h[p].at <= h[i].at {
+			return
+		}
+		h.swap(i, p)
+		i = p
+	}
 }
 
-func (h *deadlineHeap) Pop() any {
-	old := *h
-	d := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	d.pos = 0
-	return d
+func (h deadlineHeap) down(i int) {
+	for {
+		m := i
+		if l := 2*i + 1; l < len(h) && h[l].at < h[m].at {
+			m = l
+		}
+		if r := 2*i + 2; r < len(h) && h[r].at < h[m].at {
+			m = r
+		}
+		if m == i {
+			return
+		}
+		h.swap(i, m)
+		i = m
+	}
 }

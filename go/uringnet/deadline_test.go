@@ -2,39 +2,131 @@ package uringnet
 
 import (
 	"math/rand"
+	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 )
 
-// checkHeap fails t unless ds.heap is in heap order and every entry knows
-// its position.
+// checkHeap fails t unless ds.heap is in heap order and every entry's
+// deadline knows its position.
 func checkHeap(t *testing.T, ds *deadlines) {
 	t.Helper()
 	ds.mu.Lock()
 	defer ds.mu.Unlock()
-	for i, d := range ds.heap {
-		if int(d.pos) != i+1 {
-			t.Fatalf("heap[%d].pos = %d", i, d.pos)
+	for i, c := range ds.heap {
+		if int(c.d.pos) != i+1 {
+			t.Fatalf("heap[%d].pos = %d", i, c.d.pos)
 		}
-		if i > 0 && ds.heap[(i-1)/2].at.Load() > d.at.Load() {
-			t.Fatalf("heap[%d] passes before its parent", i)
+		if i > 0 && ds.heap[(i-1)/2].at > c.at {
+			t.Fatalf("heap[%d] is due before its parent", i)
 		}
 	}
 }
 
-// Many deadlines share one set: each one that stays armed wakes its waiter
-// once it has passed and not before; moved, cleared and stopped ones do not
-// wake at their old time; the set is empty at the end.
+func heapLen(ds *deadlines) int {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	return len(ds.heap)
+}
+
+// parkedWaiter is a goroutine that waits on d, as a blocked Read does,
+// until d has expired or it is told to stop.
+type parkedWaiter struct {
+	d       *deadline
+	woke    atomic.Int32 // returns from wait
+	stop    atomic.Bool
+	expired chan time.Time // when it saw d expired
+	done    chan struct{}
+}
+
+// startWaiter starts a parkedWaiter on d; the test's cleanup ends it.
+func startWaiter(t *testing.T, d *deadline, ds *deadlines) *parkedWaiter {
+	w := &parkedWaiter{d: d, expired: make(chan time.Time, 1), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		for !w.stop.Load() {
+			d.wait(ds)
+			w.woke.Add(1)
+			if d.expired() {
+				w.expired <- time.Now()
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		w.stop.Store(true)
+		d.wakeWaiter()
+		<-w.done
+	})
+	return w
+}
+
+func waitParked(t *testing.T, dls []deadline) {
+	t.Helper()
+	waitFor(t, 10*time.Second, "waiters parked", func() bool {
+		for i := range dls {
+			if !dls[i].parked() {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// Setting a deadline with no waiter parked takes no heap slot; a waiter
+// that parks schedules the check itself, and one that leaves before it is
+// due is not woken by it.
+func TestDeadlineScheduledOnlyWhileParked(t *testing.T) {
+	var ds deadlines
+	var d deadline
+	d.initWaiter()
+	d.set(&ds, time.Now().Add(300*time.Millisecond))
+	if n := heapLen(&ds); n != 0 {
+		t.Fatalf("a deadline without a waiter took %d heap slots", n)
+	}
+	w := startWaiter(t, &d, &ds)
+	waitParked(t, unsafe.Slice(&d, 1))
+	if n := heapLen(&ds); n != 1 {
+		t.Fatalf("a parked waiter has %d heap slots, want 1", n)
+	}
+	select {
+	case at := <-w.expired:
+		if time.Until(at) > 0 || !d.expired() {
+			t.Fatal("woke before the deadline")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the deadline never woke the parked waiter")
+	}
+	if n := heapLen(&ds); n != 0 {
+		t.Fatalf("%d heap slots left after the deadline passed", n)
+	}
+}
+
+// Many waiters share one timer: each deadline that stays set wakes its
+// waiter once it has passed and not before, whether it was set before the
+// waiter parked or while it waits, moved later or earlier; cleared and
+// stopped ones do not wake at their old time; the heap is empty at the end.
 func TestDeadlinesShareOneTimer(t *testing.T) {
 	var ds deadlines
 	const n = 300
 	rng := rand.New(rand.NewSource(1))
 	dls := make([]deadline, n)
+	ws := make([]*parkedWaiter, n)
 	want := make([]time.Time, n) // zero: must not fire
-	start := time.Now()
+	// The times are a second out, so that none passes before its waiter
+	// has parked.
+	start := time.Now().Add(time.Second)
 	for i := range dls {
 		dls[i].initWaiter()
-		want[i] = start.Add(time.Duration(50+rng.Intn(400)) * time.Millisecond)
+		want[i] = start.Add(time.Duration(rng.Intn(400)) * time.Millisecond)
+		if i%2 == 0 { // set before the waiter parks
+			dls[i].set(&ds, want[i])
+		}
+		ws[i] = startWaiter(t, &dls[i], &ds)
+	}
+	waitParked(t, dls)
+	for i := 1; i < n; i += 2 { // set while it waits
 		dls[i].set(&ds, want[i])
 	}
 	checkHeap(t, &ds)
@@ -59,58 +151,65 @@ func TestDeadlinesShareOneTimer(t *testing.T) {
 	}
 	checkHeap(t, &ds)
 
-	deadline := time.Now().Add(10 * time.Second)
+	limit := time.After(10 * time.Second)
 	for i := range dls {
 		if want[i].IsZero() {
 			continue
 		}
-		if !waitWoken(&dls[i], time.Until(deadline)) {
+		select {
+		case at := <-ws[i].expired:
+			if at.Before(want[i]) {
+				t.Fatalf("deadline %d woke %v early", i, want[i].Sub(at))
+			}
+		case <-limit:
 			t.Fatalf("deadline %d (due %v after start) never woke its waiter", i, want[i].Sub(start))
 		}
-		if now := time.Now(); now.Before(want[i]) {
-			t.Fatalf("deadline %d woke %v early", i, want[i].Sub(now))
-		}
-		if !dls[i].expired() {
-			t.Fatalf("deadline %d woke but is not expired", i)
-		}
 	}
-	time.Sleep(50 * time.Millisecond) // past every old time (at most 450ms)
+	time.Sleep(100 * time.Millisecond) // past every old time (at most start+400ms)
 	for i := range dls {
 		if !want[i].IsZero() {
 			continue
 		}
-		if dls[i].tryWait() {
-			t.Fatalf("deadline %d was cleared or stopped but woke its waiter", i)
+		if k := ws[i].woke.Load(); k != 0 {
+			t.Fatalf("deadline %d was cleared or stopped but woke its waiter %d times", i, k)
 		}
 		if i%5 == 3 && dls[i].expired() {
 			t.Fatalf("cleared deadline %d reports expired", i)
 		}
 	}
-	ds.mu.Lock()
-	left := len(ds.heap)
-	ds.mu.Unlock()
-	if left != 0 {
-		t.Fatalf("%d deadlines still armed after all passed", left)
+	if left := heapLen(&ds); left != 0 {
+		t.Fatalf("%d checks still scheduled after all passed", left)
 	}
 }
 
-// A deadline set in the past wakes a parked waiter at once and is not
-// armed; a later set in the future arms it again.
+// A deadline set in the past wakes a parked waiter at once; a wait with a
+// deadline that has passed returns at once.
 func TestDeadlinePastWakesNow(t *testing.T) {
 	var ds deadlines
 	var d deadline
 	d.initWaiter()
+	w := startWaiter(t, &d, &ds)
+	waitParked(t, unsafe.Slice(&d, 1))
 	d.set(&ds, time.Now().Add(time.Hour))
+	if n := heapLen(&ds); n != 1 {
+		t.Fatalf("a deadline set while the waiter waits has %d heap slots, want 1", n)
+	}
 	d.set(&ds, time.Now().Add(-time.Second))
-	if !d.tryWait() {
-		t.Fatal("a deadline in the past did not wake the waiter")
+	select {
+	case <-w.expired:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a deadline in the past did not wake the parked waiter")
 	}
-	if !d.expired() || d.pos != 0 {
-		t.Fatalf("expired=%v pos=%d, want expired and not armed", d.expired(), d.pos)
-	}
-	d.set(&ds, time.Now().Add(time.Hour))
-	if d.expired() || d.pos != 1 {
-		t.Fatalf("expired=%v pos=%d, want armed and not expired", d.expired(), d.pos)
+	returned := make(chan struct{})
+	go func() { d.wait(&ds); close(returned) }()
+	select {
+	case <-returned:
+	case <-time.After(10 * time.Second):
+		d.wakeWaiter()
+		t.Fatal("a wait with a passed deadline parked")
 	}
 	d.stop(&ds)
+	if n := heapLen(&ds); n != 0 {
+		t.Fatalf("%d heap slots left after stop", n)
+	}
 }

@@ -153,7 +153,7 @@ func (l *listener) accept() (*conn, error) {
 		if have {
 			return item.c, item.err
 		}
-		l.dl.wait()
+		l.dl.wait(&l.deadlines)
 	}
 }
 

@@ -177,7 +177,7 @@ func (c *conn) writeBehind(b []byte) (int, error) {
 		if room <= 0 {
 			c.outWait = true
 			c.mu.Unlock()
-			c.wdl.wait()
+			c.wdl.wait(&c.r.deadlines)
 			continue
 		}
 		n := c.appendOut(b[:min(len(b), room)])
@@ -237,7 +237,7 @@ func (c *conn) drain() error {
 		}
 		c.outWait = true
 		c.mu.Unlock()
-		c.wdl.wait()
+		c.wdl.wait(&c.r.deadlines)
 	}
 }
 

@@ -8,24 +8,11 @@ import (
 
 // tryWait takes a token if one is available, without parking.
 func (d *deadline) tryWait() bool {
-	if !d.sig.Load() {
+	if d.flags.Load()&tokenBit == 0 {
 		return false
 	}
-	d.wait() // the token is there, or is being made available
+	d.park() // the token is there, or is being made available
 	return true
-}
-
-// waitWoken parks on dl for at most d; it reports whether a token came.
-func waitWoken(dl *deadline, d time.Duration) bool {
-	done := make(chan struct{})
-	go func() { dl.wait(); close(done) }()
-	select {
-	case <-done:
-		return true
-	case <-time.After(d):
-		dl.wakeWaiter() // let the parked goroutine go
-		return false
-	}
 }
 
 // Wakes before the waiter parks coalesce into one token, as sends to a
@@ -61,7 +48,7 @@ func TestWakeupNoLostWake(t *testing.T) {
 		defer close(done)
 		seen := 0
 		for seen < rounds {
-			w.wait()
+			w.park()
 			mu.Lock()
 			seen = produced
 			mu.Unlock()
