@@ -194,7 +194,7 @@ func (c *conn) readDirect(dr *directReader, p []byte) (n int, err error, done bo
 			return n, err, true
 		}
 		// The file's deadline passed, not the conn's: the idle limit, or
-		// a conn deadline since moved later (setDirectDeadline leaves
+		// a conn deadline since moved later (setDirectDeadlineLocked leaves
 		// those for here).
 		if sinceBase()-start >= int64(c.r.cfg.directIdle/2) {
 			c.leaveDirect(false)
@@ -241,21 +241,19 @@ func (c *conn) syncDirectDeadlineLocked(force bool) {
 	dr.f.SetReadDeadline(clockBase.Add(time.Duration(want)))
 }
 
-// setDirectDeadline gives the direct reader, if any, the conn's new read
-// deadline (SetReadDeadline stored it in c.rdl first) when it is earlier
-// than the file's. A later one is left for readDirect to put on the file
-// if the earlier one fires: net/http moves a conn's read deadline several
-// times per request, and each move of the file's costs a runtime timer
-// update.
-func (c *conn) setDirectDeadline() {
-	c.mu.Lock()
+// setDirectDeadlineLocked gives the direct reader, if any, the conn's new
+// read deadline (SetReadDeadline stored it in c.rdl first) when it is
+// earlier than the file's. A later one is left for readDirect to put on the
+// file if the earlier one fires: net/http moves a conn's read deadline
+// several times per request, and each move of the file's costs a runtime
+// timer update. c.mu is held.
+func (c *conn) setDirectDeadlineLocked() {
 	if dr := c.dr; dr != nil {
 		if at := c.rdl.at.Load(); at != 0 && at < dr.fileAt {
 			dr.fileAt = at
 			dr.f.SetReadDeadline(clockBase.Add(time.Duration(at)))
 		}
 	}
-	c.mu.Unlock()
 }
 
 // closeDirectReader closes c's direct reader, if it has one: a Read parked

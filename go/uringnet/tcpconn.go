@@ -91,11 +91,15 @@ func (pc *Conn) SetDeadline(t time.Time) error {
 // SetReadDeadline sets the deadline for Read; zero means none. It may be
 // called while a Read is blocked.
 func (pc *Conn) SetReadDeadline(t time.Time) error {
-	if pc.isClosed() {
+	c := pc.c
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
 		return pc.err("set", net.ErrClosed)
 	}
-	pc.c.rdl.set(&pc.c.r.deadlines, t)
-	pc.c.setDirectDeadline()
+	c.rdl.set(&c.r.deadlines, t)
+	c.setDirectDeadlineLocked()
+	c.mu.Unlock()
 	return nil
 }
 
