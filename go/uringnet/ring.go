@@ -291,10 +291,10 @@ func (r *ring) loop(first request, ready chan<- error) {
 // sysmon ticking every 20 µs, and the loop's thread then woke without a P.
 // Yielding hands the P over at once (the runtime starts a thread for its
 // queue, since the loop's thread is locked) and the loop blocks with an
-// empty queue. Measured side by side (2 cores, medians of 5): echo at 100
-// conns 0.66-0.69x std's CPU per round trip against 0.74-0.76x without,
-// net/http at 100 conns 1.28-1.36x std's requests at 0.67-0.68x its CPU,
-// against 1.10-1.18x at 0.78-0.86x.
+// empty queue. Measured side by side (2 cores, medians of 3 to 5): net/http
+// at 100 conns 1.28-1.43x std's requests at 0.59-0.68x its CPU, against
+// 1.05-1.18x at 0.78-0.86x without; echo at 100 conns 0.60-0.69x std's CPU
+// per round trip, against 0.64-0.76x.
 func (r *ring) yieldP() { runtime.Gosched() }
 
 // retire marks the ring dead if nothing was handed over since the last
