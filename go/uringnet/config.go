@@ -66,20 +66,20 @@ type ListenConfig struct {
 
 // settings are validated options with defaults filled in.
 type settings struct {
-	ringEntries      uint32
-	bufCount         uint32 // the most buffers the pool grows to
-	bufInitial       uint32 // buffers in the pool at first
-	bufSize          uint32
-	rings            int
-	connBufs         int           // recv buffers one conn may hold before its recv pauses
-	writeBuf         int           // bytes a conn's outbox may hold; 0: no outbox
-	spins            int           // empty loop passes before the loop sleeps in the kernel
-	yieldBeforeSleep bool          // the loop yields its P before sleeping after a pass that readied goroutines (ring.go: yieldP)
-	directWrite      bool          // Write tries a non-blocking send(2) before using the ring
-	batchUsec        int           // longest wait for a batch of completions before taking one
-	directConns      int           // a ring with at most this many busy conns serves their Reads directly (direct.go); 0: never
-	directIdle       time.Duration // a direct Read waiting longer goes back to the ring (direct.go)
-	keepAlive        time.Duration
+	ringEntries uint32
+	bufCount    uint32 // the most buffers the pool grows to
+	bufInitial  uint32 // buffers in the pool at first
+	bufSize     uint32
+	rings       int
+	connBufs    int           // recv buffers one conn may hold before its recv pauses
+	writeBuf    int           // bytes a conn's outbox may hold; 0: no outbox
+	spins       int           // empty loop passes before the loop sleeps in the kernel
+	yieldWoken  int           // the loop yields its P before sleeping after a pass that woke this many waiters; 0: never (ring.go: yieldP)
+	directWrite bool          // Write tries a non-blocking send(2) before using the ring
+	batchUsec   int           // longest wait for a batch of completions before taking one
+	directConns int           // a ring with at most this many busy conns serves their Reads directly (direct.go); 0: never
+	directIdle  time.Duration // a direct Read waiting longer goes back to the ring (direct.go)
+	keepAlive   time.Duration
 }
 
 func isPow2(v uint32) bool { return v != 0 && v&(v-1) == 0 }
@@ -91,13 +91,13 @@ func (lc *ListenConfig) settings() (settings, error) {
 		bufSize:     8 << 10,
 		keepAlive:   lc.KeepAlive,
 		// Engine tuning; the environment overrides exist for benchmarks.
-		spins:            envInt("URINGNET_SPINS", 0),
-		yieldBeforeSleep: os.Getenv("URINGNET_YIELD") != "0",
-		directWrite:      os.Getenv("URINGNET_DIRECTWRITE") != "0",
-		batchUsec:        envInt("URINGNET_BATCH_USEC", 50),
-		directConns:      envInt("URINGNET_DIRECT_CONNS", 32),
-		directIdle:       time.Duration(envInt("URINGNET_DIRECT_IDLE_MS", 1000)) * time.Millisecond,
-		writeBuf:         envInt("URINGNET_WRITEBUF", 64<<10),
+		spins:       envInt("URINGNET_SPINS", 0),
+		yieldWoken:  envInt("URINGNET_YIELD", 2),
+		directWrite: os.Getenv("URINGNET_DIRECTWRITE") != "0",
+		batchUsec:   envInt("URINGNET_BATCH_USEC", 50),
+		directConns: envInt("URINGNET_DIRECT_CONNS", 32),
+		directIdle:  time.Duration(envInt("URINGNET_DIRECT_IDLE_MS", 1000)) * time.Millisecond,
+		writeBuf:    envInt("URINGNET_WRITEBUF", 64<<10),
 	}
 	if lc.WriteBuffer != 0 {
 		if lc.WriteBuffer > 64<<20 {

@@ -143,7 +143,7 @@ func (r *ring) armRecv(c *conn) {
 	}
 	c.mu.Unlock()
 	if direct {
-		c.rdl.wakeWaiter()
+		r.readyWaiter(&c.rdl)
 	}
 	if stop || direct {
 		return
@@ -169,7 +169,7 @@ func (c *conn) onRecv(r *ring, res int32, flags uint32) {
 			c.recvPaused = true
 		}
 		c.mu.Unlock()
-		c.rdl.wakeWaiter()
+		r.readyWaiter(&c.rdl)
 		if full && more && !c.recvCancelled && !c.closing {
 			// Backpressure: stop taking buffers for a conn whose reader lags.
 			c.recvCancelled = true
@@ -202,7 +202,7 @@ func (c *conn) setReadErr(err error) {
 		c.rerr = err
 	}
 	c.mu.Unlock()
-	c.rdl.wakeWaiter()
+	c.r.readyWaiter(&c.rdl)
 }
 
 // maxSend bounds one send SQE (its length is 32 bits).
@@ -269,7 +269,7 @@ func (c *conn) finishSend(err error) {
 	c.sendN = c.sendTotal
 	c.sendErr = err
 	c.mu.Unlock()
-	c.wdl.wakeWaiter()
+	c.r.readyWaiter(&c.wdl)
 }
 
 func (r *ring) closeConn(c *conn) {
@@ -308,6 +308,6 @@ func (r *ring) teardownConn(c *conn) {
 	c.mu.Unlock()
 	c.stopFlushTimer()
 	c.closeDirectReader()
-	c.rdl.wakeWaiter()
-	c.wdl.wakeWaiter()
+	r.readyWaiter(&c.rdl)
+	r.readyWaiter(&c.wdl)
 }

@@ -111,7 +111,7 @@ func (l *listener) onAccept(r *ring, res int32, flags uint32) {
 		l.needArm = true
 	}
 	l.mu.Unlock()
-	l.dl.wakeWaiter()
+	r.readyWaiter(&l.dl)
 	if full && more && !l.cancelAsked && !l.closing {
 		l.cancelAsked = true
 		r.cancelOp(&l.loopState, opAccept)

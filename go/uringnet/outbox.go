@@ -305,7 +305,7 @@ func (c *conn) onOutSend(r *ring, res int32) {
 	c.outWait = false
 	c.mu.Unlock()
 	if wake {
-		c.wdl.wakeWaiter()
+		r.readyWaiter(&c.wdl)
 	}
 	switch {
 	case more:

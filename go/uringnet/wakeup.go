@@ -56,11 +56,14 @@ func (d *deadline) park() {
 }
 
 // wakeWaiter makes a token available unless one already is: it wakes the
-// parked waiter, or the next one to park. Any goroutine.
-func (d *deadline) wakeWaiter() {
+// parked waiter, or the next one to park. It reports whether it made one
+// available. Any goroutine.
+func (d *deadline) wakeWaiter() bool {
 	if d.setFlags(tokenBit)&tokenBit == 0 {
 		d.wg.Done()
+		return true
 	}
+	return false
 }
 
 // setFlags sets bits in d.flags and returns the flags before. A bit that is
