@@ -300,10 +300,10 @@ func (r *ring) readyWaiter(d *deadline) {
 // sysmon ticking every 20 µs, and the loop's thread then woke without a P.
 // Yielding hands the P over at once (the runtime starts a thread for its
 // queue, since the loop's thread is locked) and the loop blocks with an
-// empty queue. Measured side by side (2 cores, medians of 3 to 5): net/http
-// at 100 conns 1.28-1.43x std's requests at 0.59-0.68x its CPU, against
-// 1.05-1.18x at 0.78-0.86x without; echo at 100 conns 0.60-0.69x std's CPU
-// per round trip, against 0.64-0.76x.
+// empty queue. Measured side by side (2 cores, medians of 3 to 5, five
+// runs): net/http at 100 conns 1.11-1.43x std's requests at 0.59-0.80x its
+// CPU, against 1.01-1.18x at 0.78-0.93x without; echo at 100 conns
+// 0.60-0.69x std's CPU per round trip, against 0.64-0.83x.
 //
 // The loop yields only after a pass that woke at least cfg.yieldWoken (2)
 // waiters. One woken goroutine goes to the P's next slot, where a thread
