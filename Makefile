@@ -13,7 +13,7 @@ SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 # package on the files in its own directory only: an edit to csrc/ alone
 # would link the old shim. A checksum of csrc/ in the cgo flags (which the
 # cache does key on) makes every go command run from make rebuild it.
-CSRC_SUM := $(shell cat csrc/*.c csrc/*.h | cksum | cut -d' ' -f1)
+CSRC_SUM := $(shell cat $(CSRC) csrc/uringnet.h | cksum | cut -d' ' -f1)
 export CGO_CFLAGS ?= -O2 -g -DUN_CSRC_SUM=$(CSRC_SUM)
 
 .PHONY: all deps test ctest cvalgrind vet gotest demo bench bench-go bench-static stress c-echo clean
