@@ -480,6 +480,8 @@ func TestSockopts(t *testing.T) {
 		"SetKeepAlive":       s.SetKeepAlive(true),
 		"SetKeepAlivePeriod": s.SetKeepAlivePeriod(30 * time.Second),
 		"SetLinger":          s.SetLinger(-1),
+		"SetReadBuffer":      s.SetReadBuffer(64 << 10),
+		"SetWriteBuffer":     s.SetWriteBuffer(64 << 10),
 	} {
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
@@ -492,6 +494,19 @@ func TestSockopts(t *testing.T) {
 	rc.fdmu.RUnlock()
 	if err != nil || nodelay != 0 {
 		t.Fatalf("TCP_NODELAY = %d, %v after SetNoDelay(false)", nodelay, err)
+	}
+	// Linux doubles the size asked for (socket(7)).
+	for opt, name := range map[int]string{syscall.SO_RCVBUF: "SO_RCVBUF", syscall.SO_SNDBUF: "SO_SNDBUF"} {
+		rc.fdmu.RLock()
+		v, err := syscall.GetsockoptInt(rc.fd, syscall.SOL_SOCKET, opt)
+		rc.fdmu.RUnlock()
+		if err != nil || v != 128<<10 {
+			t.Errorf("%s = %d, %v after setting 64 KiB; want 128 KiB", name, v, err)
+		}
+	}
+	s.Close()
+	if err := s.SetReadBuffer(1 << 10); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("SetReadBuffer after Close: %v", err)
 	}
 }
 

@@ -157,6 +157,18 @@ func (l *listener) accept() (*conn, error) {
 	}
 }
 
+// withFD runs fn with the listening descriptor, or returns net.ErrClosed.
+// The loop closes fd only after close has set closed under mu, so holding
+// mu keeps it open.
+func (l *listener) withFD(fn func(fd int) error) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return net.ErrClosed
+	}
+	return fn(l.fd)
+}
+
 func (l *listener) close() error {
 	l.mu.Lock()
 	if l.closed {

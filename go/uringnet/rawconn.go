@@ -8,7 +8,7 @@ import (
 )
 
 // errRawIO explains why RawConn.Read and Write are refused.
-var errRawIO = errors.New("uringnet: RawConn.Read/Write are not supported: the socket's reads belong to its io_uring recv; use Control")
+var errRawIO = errors.New("uringnet: RawConn.Read/Write are not supported: the socket's reads (a conn's recv, a listener's accept) belong to its io_uring ops; use Control")
 
 // SyscallConn returns a raw connection. Control runs with the descriptor
 // held open (for getsockopt/setsockopt and the like). Read and Write are not
@@ -51,4 +51,50 @@ func (pc *Conn) File() (*os.File, error) {
 		return err
 	})
 	return f, err
+}
+
+// SyscallConn returns a raw listening socket, as (*net.TCPListener).
+// SyscallConn does. Control runs with the descriptor held open (f must not
+// close the listener); Read and Write are refused: the ring's multishot
+// accept owns the socket.
+func (ln *Listener) SyscallConn() (syscall.RawConn, error) {
+	if err := ln.l.withFD(func(int) error { return nil }); err != nil {
+		return nil, wrapErr("raw-control", ln.l.network, nil, ln.l.addr, err)
+	}
+	return rawListener{ln}, nil
+}
+
+type rawListener struct{ ln *Listener }
+
+func (rl rawListener) Control(f func(fd uintptr)) error {
+	return rl.err("raw-control", rl.ln.l.withFD(func(fd int) error {
+		f(uintptr(fd))
+		return nil
+	}))
+}
+
+func (rl rawListener) Read(func(fd uintptr) bool) error  { return rl.err("raw-read", errRawIO) }
+func (rl rawListener) Write(func(fd uintptr) bool) error { return rl.err("raw-write", errRawIO) }
+
+func (rl rawListener) err(op string, err error) error {
+	return wrapErr(op, rl.ln.l.network, nil, rl.ln.l.addr, err)
+}
+
+// File returns a copy of the listening socket as an *os.File in blocking
+// mode, as (*net.TCPListener).File does (for handing the socket to a child
+// process). Closing one does not affect the other; accepting on the copy
+// competes with this listener's accepts.
+func (ln *Listener) File() (*os.File, error) {
+	var f *os.File
+	err := ln.l.withFD(func(fd int) error {
+		dup, err := dupCloexec(fd)
+		if err == nil {
+			f = os.NewFile(uintptr(dup), "uringnet-listener")
+		}
+		return err
+	})
+	if err != nil {
+		return nil, wrapErr("file", ln.l.network, nil, ln.l.addr, err)
+	}
+	return f, nil
 }

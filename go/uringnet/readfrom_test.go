@@ -148,3 +148,58 @@ func TestSyscallConnAndFile(t *testing.T) {
 		t.Fatalf("File after Close: %v", err)
 	}
 }
+
+func TestListenerSyscallConnAndFile(t *testing.T) {
+	ln := newTestListener(t, nil)
+	rc, err := ln.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listening int
+	if err := rc.Control(func(fd uintptr) {
+		listening, _ = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ACCEPTCONN)
+	}); err != nil || listening != 1 {
+		t.Fatalf("Control: %v, SO_ACCEPTCONN %d", err, listening)
+	}
+	checkOpError(t, rc.Read(func(uintptr) bool { return true }), "raw-read", errRawIO)
+
+	f, err := ln.File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The copy is the same listening socket, in blocking mode (read
+	// through SyscallConn: Fd would make it blocking).
+	frc, err := f.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fl uintptr
+	var errno syscall.Errno
+	frc.Control(func(fd uintptr) {
+		fl, _, errno = syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_GETFL, 0)
+		listening, _ = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ACCEPTCONN)
+	})
+	if errno != 0 || fl&syscall.O_NONBLOCK != 0 || listening != 1 {
+		t.Fatalf("File's flags %#x (%v), SO_ACCEPTCONN %d: want a blocking listening socket", fl, errno, listening)
+	}
+	f.Close()
+	// The listener still accepts after the copy is closed.
+	s, c := pair(t, ln)
+	c.Write([]byte("x"))
+	buf := make([]byte, 1)
+	s.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(s, buf); err != nil {
+		t.Fatalf("conn accepted after File().Close: %v", err)
+	}
+
+	ln.Close()
+	if _, err := ln.SyscallConn(); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("SyscallConn after Close: %v", err)
+	}
+	if err := rc.Control(func(uintptr) {}); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Control after Close: %v", err)
+	}
+	if _, err := ln.File(); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("File after Close: %v", err)
+	}
+}

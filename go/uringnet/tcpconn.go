@@ -214,6 +214,24 @@ func (pc *Conn) SetLinger(sec int) error {
 	})
 }
 
+// SetReadBuffer sets the socket's receive buffer size (SO_RCVBUF), as
+// (*net.TCPConn).SetReadBuffer does. The recv buffers the ring fills are
+// apart from it (ListenConfig's buffer pool).
+func (pc *Conn) SetReadBuffer(bytes int) error {
+	return pc.withFD("set", func(fd int) error {
+		return sockErr("setsockopt", syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF, bytes))
+	})
+}
+
+// SetWriteBuffer sets the socket's send buffer size (SO_SNDBUF), as
+// (*net.TCPConn).SetWriteBuffer does. The outbox (bytes Write has taken and
+// the kernel not yet) is apart from it.
+func (pc *Conn) SetWriteBuffer(bytes int) error {
+	return pc.withFD("set", func(fd int) error {
+		return sockErr("setsockopt", syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_SNDBUF, bytes))
+	})
+}
+
 func boolInt(b bool) int {
 	if b {
 		return 1
