@@ -74,9 +74,12 @@ stress: deps
 	$(GO) test -run XXX -fuzz FuzzConnOps -fuzztime 5000x ./go/uringnet/
 
 # Echo servers uring, std and c side by side (cmd/uringbench): medians of 3
-# runs at 1, 100 and 1000 conns, ratios against std, and build/bench.png.
+# runs at 1, 100, 1000 and 10000 conns, ratios against std, and
+# build/bench.png. BENCH_ARGS adds flags, e.g. BENCH_ARGS="-reps 5" or
+# BENCH_ARGS="-modes std,uring,uring+URINGNET_YIELD=0" for an A/B.
+BENCH_ARGS ?=
 bench: deps c-echo
-	$(GO) run ./cmd/uringbench -plot $(BUILD)/bench.png
+	$(GO) run ./cmd/uringbench -plot $(BUILD)/bench.png $(BENCH_ARGS)
 
 # go test benchmarks, uring vs std in one run (feed to benchstat), and SEND
 # vs SEND_ZC straight through liburing (why the engine uses SEND).
