@@ -203,3 +203,36 @@ func TestListenerSyscallConnAndFile(t *testing.T) {
 		t.Fatalf("File after Close: %v", err)
 	}
 }
+
+// Close waits for a running Control: the descriptor stays open under f.
+func TestListenerControlHoldsFDOpen(t *testing.T) {
+	ln := newTestListener(t, nil)
+	rc, err := ln.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var closeErr error
+	err = rc.Control(func(fd uintptr) {
+		go func() { closeErr = ln.Close(); close(done) }()
+		select {
+		case <-done:
+			t.Errorf("Close returned during Control: %v", closeErr)
+		case <-time.After(100 * time.Millisecond):
+		}
+		if _, err := syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ACCEPTCONN); err != nil {
+			t.Errorf("fd during Control, with Close waiting: %v", err)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+		if closeErr != nil {
+			t.Fatalf("Close after Control: %v", closeErr)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return after Control")
+	}
+}
