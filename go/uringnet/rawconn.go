@@ -43,14 +43,22 @@ func (rc rawConn) Write(func(fd uintptr) bool) error {
 // reading from the copy competes with this conn's reads.
 func (pc *Conn) File() (*os.File, error) {
 	var f *os.File
-	err := pc.withFD("file", func(fd int) error {
-		dup, err := dupCloexec(fd)
-		if err == nil {
-			f = os.NewFile(uintptr(dup), "uringnet-conn")
-		}
+	err := pc.withFD("file", func(fd int) (err error) {
+		f, err = fileCopy(fd, "uringnet-conn")
 		return err
 	})
 	return f, err
+}
+
+// fileCopy returns a close-on-exec duplicate of fd as an *os.File. The
+// caller holds fd open (withFD). The socket is in blocking mode already:
+// the ring's ops want it so.
+func fileCopy(fd int, name string) (*os.File, error) {
+	dup, err := dupCloexec(fd)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(dup), name), nil
 }
 
 // SyscallConn returns a raw listening socket, as (*net.TCPListener).
@@ -86,11 +94,8 @@ func (rl rawListener) err(op string, err error) error {
 // competes with this listener's accepts.
 func (ln *Listener) File() (*os.File, error) {
 	var f *os.File
-	err := ln.l.withFD(func(fd int) error {
-		dup, err := dupCloexec(fd)
-		if err == nil {
-			f = os.NewFile(uintptr(dup), "uringnet-listener")
-		}
+	err := ln.l.withFD(func(fd int) (err error) {
+		f, err = fileCopy(fd, "uringnet-listener")
 		return err
 	})
 	if err != nil {
