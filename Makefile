@@ -73,8 +73,9 @@ stress: deps
 	URINGNET_STRESS=1 $(GO) test -count=1 -timeout 60m -v -run 'Integrity|Duplex|Churn|CloseRaces' ./go/uringnet/
 	$(GO) test -run XXX -fuzz FuzzConnOps -fuzztime 5000x ./go/uringnet/
 
-# Echo servers uring, std and c side by side (cmd/uringbench): medians of 3
-# runs at 1, 100, 1000 and 10000 conns, ratios against std, and
+# Echo servers uring, std and c side by side (cmd/uringbench, load from the
+# C client cmd/uringload): medians of 3 runs at 1, 100, 1000 and 10000
+# conns, ratios against std, and
 # build/bench.png. BENCH_ARGS adds flags, e.g. BENCH_ARGS="-reps 5" or
 # BENCH_ARGS="-modes std,uring,uring+URINGNET_YIELD=0" for an A/B.
 BENCH_ARGS ?=
@@ -91,14 +92,12 @@ bench-go: deps
 	$(BUILD)/sendzc 512 64
 
 # Static binaries (liburing and libc linked in) for machines without Go or
-# liburing: build/dev/{echo,echoload} plus tests/bench/scale.sh. echoload is
-# an external closed-loop epoll echo load generator: make bench-static ECHOLOAD_SRC=path/echoload.c
+# liburing: build/dev/{echo,c-echo,uringload} plus tests/bench/scale.sh.
 bench-static: deps
-	@test -n "$(ECHOLOAD_SRC)" || { echo "set ECHOLOAD_SRC to the echoload.c load generator"; exit 2; }
 	@mkdir -p $(BUILD)/dev
 	CGO_ENABLED=1 $(GO) build -tags netgo,osusergo -ldflags '-extldflags "-static"' -o $(BUILD)/dev/echo ./examples/echo
 	$(CC) -O2 -static -D_GNU_SOURCE -Icsrc -o $(BUILD)/dev/c-echo examples/c-echo/echo.c $(CSRC) -l:liburing.a -lpthread
-	$(CC) -O2 -pthread -static -o $(BUILD)/dev/echoload $(ECHOLOAD_SRC)
+	$(CC) -O2 -Wall -Wextra -Werror -pthread -static -o $(BUILD)/dev/uringload cmd/uringload/uringload.c
 	cp tests/bench/scale.sh $(BUILD)/dev/
 
 clean:

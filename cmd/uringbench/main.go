@@ -1,7 +1,8 @@
 // Command uringbench compares echo servers — uringnet ("uring"), package net
 // ("std") and the pure-C server on the shim ("c") — under the same load.
-// Each server runs as a child process; the load generator is this command
-// re-run with -load, in a separate process. For every point it repeats the
+// Each server runs as a child process; the load generator runs in another:
+// cmd/uringload (C, epoll; compiled with $CC on the fly) by default, or with
+// -client go this command re-run with -load. For every point it repeats the
 // run, prints medians of throughput, p50/p99/p999 latency and server CPU per
 // round trip (utime+stime from /proc, over the measured window), ratios
 // against std, io_uring_enter calls per round trip for uring, and the
@@ -47,6 +48,8 @@ func main() {
 	cecho := flag.String("c-echo", "build/c-echo", "path of the built examples/c-echo")
 	idle := flag.Int("idle", 0, "instead: server RSS per idle keep-alive net/http conn, with this many conns")
 	withIdle := flag.Int("withidle", 0, "echo and http: this many idle conns held open beside the busy ones")
+	client := flag.String("client", "c", "load generator: c (cmd/uringload: epoll, few threads, light on CPU) or go (goroutine per conn)")
+	threads := flag.Int("threads", 1, "load generator threads (-client c)")
 	flag.Parse()
 
 	if *load {
@@ -66,6 +69,18 @@ func main() {
 		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
 			log.Fatalf("build %s (run from the repository root): %v\n%s", pkg, err, out)
 		}
+	}
+	var gen loadGen
+	switch *client {
+	case "c":
+		gen, err = buildCLoad(tmp, filepath.Join("cmd", "uringload", "uringload.c"), *threads)
+		if err != nil {
+			log.Fatalf("%v (or use -client go)", err)
+		}
+	case "go":
+		gen = goLoad{}
+	default:
+		log.Fatalf("-client %q: c or go", *client)
 	}
 	if *idle > 0 {
 		fmt.Printf("server RSS per idle keep-alive conn, %d conns (median of %d, runs interleaved):\n", *idle, *reps)
@@ -96,7 +111,7 @@ func main() {
 		runs := make([][]run, len(srvs))
 		for r := 0; r < *reps; r++ {
 			for i, srv := range srvs {
-				res, err := measure(srv, conns, size, *withIdle, *warm, *dur)
+				res, err := measure(gen, srv, conns, size, *withIdle, *warm, *dur)
 				if err != nil {
 					log.Fatalf("%s %s conns=%d size=%d: %v", srv.work, srv.mode, conns, size, err)
 				}
@@ -130,6 +145,7 @@ func main() {
 	if *withIdle > 0 {
 		fmt.Printf("every point with %d idle conns held open beside its busy ones (conns)\n", *withIdle)
 	}
+	fmt.Println("load:", gen)
 	printTable(results)
 	if *plot != "" {
 		if err := writePlot(*plot, results); err != nil {
@@ -157,7 +173,7 @@ type server struct {
 
 // measure starts one server, drives load at it from a child process, and
 // reads the server's CPU time around the measured window.
-func measure(s server, conns, size, withIdle int, warm, dur time.Duration) (run, error) {
+func measure(gen loadGen, s server, conns, size, withIdle int, warm, dur time.Duration) (run, error) {
 	addr := freeAddr()
 	var srv *exec.Cmd
 	netMode, env, _ := strings.Cut(s.mode, "+")
@@ -191,8 +207,7 @@ func measure(s server, conns, size, withIdle int, warm, dur time.Duration) (run,
 	}
 	// CPU is sampled at the load generator's "start" and "stop" lines, so
 	// dialing and warm-up are left out.
-	load := exec.Command(os.Args[0], "-load", "-work", s.work, "-addr", addr, "-warm", warm.String(),
-		"-dur", dur.String(), "-withidle", strconv.Itoa(withIdle), strconv.Itoa(conns), strconv.Itoa(size))
+	load := gen.command(s.work, addr, conns, size, withIdle, warm, dur)
 	stdout, _ := load.StdoutPipe()
 	if err := load.Start(); err != nil {
 		return run{}, err

@@ -10,10 +10,10 @@ run() { # mode cores
   fi
   local pid=$!; sleep 0.5
   read -r u0 s0 < <(awk '{print $14, $15}' /proc/$pid/stat)
-  out=$(taskset -c 8-15 ./echoload -p $port -t 8 -c 1000 -s 64 -d 4 -w 0 2>&1)
+  out=$(taskset -c 8-15 ./uringload -a 127.0.0.1:$port -t 8 -c 1000 -s 64 -W 0 -d 4000 | tail -1)
   read -r u1 s1 < <(awk '{print $14, $15}' /proc/$pid/stat)
   kill $pid; wait $pid 2>/dev/null
-  rps=$(echo "$out" | sed 's/.*rps=\([0-9]*\).*/\1/'); p99=$(echo "$out" | sed 's/.*p99_us=\([0-9]*\).*/\1/')
+  rps=$(echo "$out" | sed 's/.*"ops":\([0-9]*\).*/\1/'); rps=$((rps / 4)); p99=$(echo "$out" | sed 's/.*"P99":\([0-9]*\).*/\1/')
   echo "$mode cores=$n rps=$rps p99_us=$p99 cpu_us_op=$(awk -v t=$(( (u1-u0)+(s1-s0) )) -v r=$rps 'BEGIN{printf "%.2f", t*10000/(r*4)}')"
 }
 nproc; uname -r
