@@ -40,7 +40,7 @@ func main() {
 	connsList := flag.String("conns", "1,100,1000,10000", "echo: connection counts")
 	sizes := flag.String("size", "64,4096", "echo: message sizes in bytes")
 	httpConns := flag.String("http", "100", "net/http hello world: connection counts (empty: none)")
-	modes := flag.String("modes", "std,uring,c", "servers to compare; uring+NAME=VALUE[+...] is uring with those environment variables (engine knobs such as URINGNET_WRITEBUF=-1)")
+	modes := flag.String("modes", "std,uring,c", "servers to compare; uring+NAME=VALUE[+...] (or c+...) runs that server with those environment variables (engine knobs such as URINGNET_WRITEBUF=-1)")
 	dur := flag.Duration("dur", 2*time.Second, "measured time per run")
 	warm := flag.Duration("warm", 300*time.Millisecond, "warm-up per run")
 	reps := flag.Int("reps", 3, "runs per point (medians are reported)")
@@ -124,7 +124,7 @@ func main() {
 	}
 	var echoSrvs, httpSrvs []server
 	for _, mode := range strings.Split(*modes, ",") {
-		if mode == "c" {
+		if netMode, _, _ := strings.Cut(mode, "+"); netMode == "c" {
 			if _, err := os.Stat(*cecho); err != nil {
 				fmt.Printf("SKIP mode c: %s not built (make c-echo)\n", *cecho)
 				continue
@@ -178,7 +178,7 @@ func measure(gen loadGen, s server, conns, size, withIdle int, warm, dur time.Du
 	var srv *exec.Cmd
 	netMode, env, _ := strings.Cut(s.mode, "+")
 	switch {
-	case s.mode == "c":
+	case netMode == "c":
 		_, port, _ := net.SplitHostPort(addr)
 		srv = exec.Command(s.cecho, "-p", port)
 	case s.work == "http":

@@ -24,6 +24,10 @@ enum { EV_ACCEPT = 1, EV_RECV, EV_SEND, EV_CANCEL };
 #define MAX_FDS 65536
 #define QCAP 64			/* buffers queued behind a conn's send */
 
+/* Longest wait for a batch of completions, as in the Go engine (its
+ * URINGNET_BATCH_USEC knob, read here too for side-by-side runs). */
+static unsigned batch_usec = 200;
+
 struct pending { uint16_t bid; uint32_t off, len; };
 
 /* Per-conn state, indexed by fd. Owned by the thread whose ring accepted it. */
@@ -195,9 +199,9 @@ static void *serve(void *arg)
 	lfd = listen_on(w->port);
 	add_op(w, (struct un_op){ .user_data = ud(EV_ACCEPT, lfd), .fd = lfd, .kind = UN_OP_ACCEPT_MULTI });
 	for (;;) {
-		/* same batching rule as the Go engine: wait for half the last batch, <= 50 us */
+		/* same batching rule as the Go engine: wait for half the last batch, <= batch_usec */
 		unsigned want = last / 2 > 1 ? last / 2 : 1;
-		int n = un_ring_run(w->r, w->nops, 0, want, 50);
+		int n = un_ring_run(w->r, w->nops, 0, want, batch_usec);
 
 		w->nops = 0;
 		if (n < 0)
@@ -224,6 +228,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	const char *b = getenv("URINGNET_BATCH_USEC");
+	if (b && *b)
+		batch_usec = (unsigned)atoi(b);
 	fprintf(stderr, "c-echo: serving on :%d with %d ring(s)\n", port, threads);
 	pthread_t th[64];
 	struct worker w[64];

@@ -94,7 +94,7 @@ func (lc *ListenConfig) settings() (settings, error) {
 		spins:       envInt("URINGNET_SPINS", 0),
 		yieldWoken:  envInt("URINGNET_YIELD", 2),
 		directWrite: os.Getenv("URINGNET_DIRECTWRITE") != "0",
-		batchUsec:   envInt("URINGNET_BATCH_USEC", 50),
+		batchUsec:   envInt("URINGNET_BATCH_USEC", 200),
 		directConns: envInt("URINGNET_DIRECT_CONNS", 32),
 		directIdle:  time.Duration(envInt("URINGNET_DIRECT_IDLE_MS", 1000)) * time.Millisecond,
 		writeBuf:    envInt("URINGNET_WRITEBUF", 64<<10),
