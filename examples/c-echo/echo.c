@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,8 +115,13 @@ static void on_cqe(struct worker *w, int lfd, const struct un_cqe *cqe)
 
 	switch (ev) {
 	case EV_ACCEPT:
-		if (cqe->res >= 0 && cqe->res < MAX_FDS)
+		if (cqe->res >= 0 && cqe->res < MAX_FDS) {
+			/* TCP_NODELAY, as Go sets on every TCP conn: an echo sent in
+			 * several pieces must not wait on the peer's delayed ACK. */
+			int one = 1;
+			setsockopt(cqe->res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 			arm_recv(w, cqe->res);
+		}
 		else if (cqe->res >= 0)
 			close(cqe->res);
 		if (!more)
