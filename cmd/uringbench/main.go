@@ -70,18 +70,6 @@ func main() {
 			log.Fatalf("build %s (run from the repository root): %v\n%s", pkg, err, out)
 		}
 	}
-	var gen loadGen
-	switch *client {
-	case "c":
-		gen, err = buildCLoad(tmp, filepath.Join("cmd", "uringload", "uringload.c"), *threads)
-		if err != nil {
-			log.Fatalf("%v (or use -client go)", err)
-		}
-	case "go":
-		gen = goLoad{}
-	default:
-		log.Fatalf("-client %q: c or go", *client)
-	}
 	if *idle > 0 {
 		fmt.Printf("server RSS per idle keep-alive conn, %d conns (median of %d, runs interleaved):\n", *idle, *reps)
 		modes := []string{"std", "uring"}
@@ -102,6 +90,18 @@ func main() {
 			fmt.Printf("%-6s %7.2f KiB/conn  %.3fx std  (runs: %.2f)\n", mode, med[i], med[i]/med[0], runs[i])
 		}
 		return
+	}
+	var gen loadGen // -idle dials its own conns
+	switch *client {
+	case "c":
+		gen, err = buildCLoad(tmp, filepath.Join("cmd", "uringload", "uringload.c"), *threads)
+		if err != nil {
+			log.Fatalf("%v (or use -client go)", err)
+		}
+	case "go":
+		gen = goLoad{}
+	default:
+		log.Fatalf("-client %q: c or go", *client)
 	}
 	var results []point
 	// measurePoint runs the reps of every server at one point interleaved
