@@ -34,6 +34,7 @@ import (
 )
 
 func main() {
+	began := time.Now()
 	load := flag.Bool("load", false, "run as the load generator (internal)")
 	addr := flag.String("addr", "", "load: server address")
 	work := flag.String("work", "echo", "load: echo or http (internal)")
@@ -147,6 +148,7 @@ func main() {
 	}
 	fmt.Println("load:", gen)
 	printTable(results)
+	fmt.Printf("took %v (10,000-conn points spend about 1.5 s per run closing their sockets)\n", time.Since(began).Round(time.Second))
 	if *plot != "" {
 		if err := writePlot(*plot, results); err != nil {
 			log.Fatal(err)
