@@ -16,12 +16,14 @@ import (
 // The C load generator against small in-process servers (package net: the
 // client is under test here, not the servers).
 
-func buildTestCLoad(t *testing.T, threads int) cLoad {
+// buildTestCLoad compiles cmd/uringload with one thread; callers set
+// threads on the result for more.
+func buildTestCLoad(t *testing.T) cLoad {
 	t.Helper()
 	if _, err := exec.LookPath("cc"); err != nil {
 		t.Skip("SKIP: no C compiler (cc) for cmd/uringload")
 	}
-	g, err := buildCLoad(t.TempDir(), "../uringload/uringload.c", threads)
+	g, err := buildCLoad(t.TempDir(), "../uringload/uringload.c", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,10 +81,12 @@ func runC(t *testing.T, g cLoad, work, addr string, conns, size, idle int) loadR
 
 func TestCLoadEcho(t *testing.T) {
 	addr := serve(t, func(c net.Conn) { io.Copy(c, c) })
+	g := buildTestCLoad(t)
 	for _, tc := range []struct{ conns, size, threads, idle int }{
 		{1, 64, 1, 0}, {50, 64, 2, 10}, {8, 200 << 10, 1, 0}, // a reply in many reads, a request in many sends
 	} {
-		r := runC(t, buildTestCLoad(t, tc.threads), "echo", addr, tc.conns, tc.size, tc.idle)
+		g.threads = tc.threads
+		r := runC(t, g, "echo", addr, tc.conns, tc.size, tc.idle)
 		if r.Ops == 0 || r.Errors != 0 {
 			t.Errorf("%+v: %+v, want round trips and no errors", tc, r)
 		}
@@ -107,7 +111,7 @@ func TestCLoadEchoChecksBytes(t *testing.T) {
 			}
 		}
 	})
-	r := runC(t, buildTestCLoad(t, 1), "echo", addr, 4, 64, 0)
+	r := runC(t, buildTestCLoad(t), "echo", addr, 4, 64, 0)
 	if r.Ops != 0 || r.Errors != 4 {
 		t.Errorf("corrupted echoes: %+v, want 0 round trips and 4 errors (one per conn)", r)
 	}
@@ -125,7 +129,8 @@ func TestCLoadHTTP(t *testing.T) {
 	})}
 	go srv.Serve(ln)
 	defer srv.Close()
-	r := runC(t, buildTestCLoad(t, 1), "http", ln.Addr().String(), 20, 0, 0)
+	g := buildTestCLoad(t)
+	r := runC(t, g, "http", ln.Addr().String(), 20, 0, 0)
 	if r.Ops == 0 || r.Errors != 0 {
 		t.Errorf("http: %+v, want requests and no errors", r)
 	}
@@ -137,7 +142,7 @@ func TestCLoadHTTP(t *testing.T) {
 		}
 		io.Copy(io.Discard, br)
 	})
-	r = runC(t, buildTestCLoad(t, 1), "http", bad, 3, 0, 0)
+	r = runC(t, g, "http", bad, 3, 0, 0)
 	if r.Ops != 0 || r.Errors != 3 {
 		t.Errorf("404s: %+v, want 0 requests and 3 errors", r)
 	}

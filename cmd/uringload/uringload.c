@@ -1,5 +1,6 @@
 // uringload: the closed-loop TCP load generator that cmd/uringbench drives
-// its servers with (make uringload). Plain C, epoll, one or more threads:
+// its servers with (uringbench compiles it; make bench-static builds it
+// statically). Plain C, epoll, one or more threads:
 // the client costs little CPU of its own, so on a small machine the
 // servers' differences show in their throughput and not only in their CPU.
 //
@@ -116,6 +117,12 @@ static int send_request(int ep, struct lconn *c) {
 	return 0;
 }
 
+// reply_len is the length of c's whole reply, or 0 while an HTTP
+// response's headers are still coming.
+static size_t reply_len(const struct lconn *c) {
+	return is_http ? c->want : msg_size;
+}
+
 static int start_round_trip(int ep, struct lconn *c) {
 	c->sent = c->got = c->want = 0;
 	c->t0 = now_ns();
@@ -154,9 +161,9 @@ static int on_readable(struct worker *w, int ep, struct lconn *c, char *scratch)
 			dst = c->hdr + c->got;
 			room = HTTP_BUF - c->got;
 		} else {
-			size_t total = is_http ? c->want : msg_size;
+			size_t left = reply_len(c) - c->got;
 			dst = scratch;
-			room = total - c->got < READ_CHUNK ? total - c->got : READ_CHUNK;
+			room = left < READ_CHUNK ? left : READ_CHUNK;
 		}
 		ssize_t k = recv(c->fd, dst, room, 0);
 		if (k == 0)
@@ -171,7 +178,7 @@ static int on_readable(struct worker *w, int ep, struct lconn *c, char *scratch)
 		c->got += (size_t)k;
 		if (is_http && c->want == 0 && http_parse(c) < 0)
 			return -1;
-		size_t total = is_http ? c->want : msg_size;
+		size_t total = reply_len(c);
 		if (total == 0 || c->got < total)
 			continue;
 		if (c->got > total)
