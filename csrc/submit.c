@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* SQE preparation: one struct un_op becomes one SQE. */
 #include <errno.h>
-#include <fcntl.h>
 #include <sys/socket.h>
 #include "uringnet.h"
 
@@ -51,9 +50,6 @@ int un_prep(struct un_ring *r, const struct un_op *op)
 		break;
 	case UN_OP_CLOSE:
 		io_uring_prep_close(sqe, op->fd);
-		break;
-	case UN_OP_SPLICE:
-		io_uring_prep_splice(sqe, (int)op->addr, -1, op->fd, -1, op->len, SPLICE_F_MOVE);
 		break;
 	default:
 		io_uring_prep_nop(sqe);

@@ -31,12 +31,11 @@ enum un_op_kind {
 	UN_OP_CANCEL_FD = 5,	/* cancel every op on fd */
 	UN_OP_SHUTDOWN = 6,	/* shutdown(fd, len) */
 	UN_OP_CLOSE = 7,	/* close(fd) */
-	UN_OP_SPLICE = 8,	/* splice len bytes from pipe fd addr to fd (SPLICE_F_MOVE) */
 };
 
 /*
  * One request. For SEND, addr is a pointer the kernel may use until the op's
- * last CQE; for CANCEL, the user_data to cancel; for SPLICE, the source fd.
+ * last CQE; for CANCEL, the user_data to cancel.
  */
 struct un_op {
 	uint64_t user_data;

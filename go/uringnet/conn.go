@@ -24,7 +24,6 @@ type conn struct {
 
 	// Loop-owned: loopState (slot, inflight, closing) and the fields up to rmu.
 	loopState
-	sendKind        uint32 // shim.OpSend, or shim.OpSplice (sendAddr is then the pipe fd)
 	sendLeft        uint32
 	recvArmed       bool  // a multishot recv is in flight
 	recvCancelled   bool  // a cancel for it is in flight (pause)
@@ -208,7 +207,7 @@ func (c *conn) setReadErr(err error) {
 // maxSend bounds one send SQE (its length is 32 bits).
 const maxSend = 1 << 30
 
-func (r *ring) startSend(c *conn, kind uint32, addr uintptr, n uint32) {
+func (r *ring) startSend(c *conn, addr uintptr, n uint32) {
 	if c.closing {
 		c.sendTotal = 0 // nothing of this request was sent
 		c.finishSend(net.ErrClosed)
@@ -216,19 +215,19 @@ func (r *ring) startSend(c *conn, kind uint32, addr uintptr, n uint32) {
 	}
 	c.sending = true
 	c.sendCancelled = false
-	c.sendKind, c.sendAddr, c.sendLeft, c.sendTotal = kind, addr, n, 0
+	c.sendAddr, c.sendLeft, c.sendTotal = addr, n, 0
 	r.issueSend(c)
 }
 
 func (r *ring) issueSend(c *conn) {
-	r.addSend(c, c.sendKind, uint64(c.sendAddr), c.sendLeft)
+	r.addSend(c, uint64(c.sendAddr), c.sendLeft)
 }
 
-// addSend queues a send (or splice) op of n bytes from addr on c. Both the
+// addSend queues a send op of n bytes from addr on c. Both the
 // large-write path and the outbox use it; one is in flight per conn.
-func (r *ring) addSend(c *conn, kind uint32, addr uint64, n uint32) {
+func (r *ring) addSend(c *conn, addr uint64, n uint32) {
 	c.inflight++
-	r.addOp(shim.Op{UserData: userData(c.slot, opSend), Addr: addr, Len: n, FD: int32(c.fd), Kind: kind})
+	r.addOp(shim.Op{UserData: userData(c.slot, opSend), Addr: addr, Len: n, FD: int32(c.fd), Kind: shim.OpSend})
 }
 
 func (r *ring) cancelSend(c *conn) {
@@ -243,9 +242,7 @@ func (c *conn) onSend(r *ring, res int32) {
 	c.inflight--
 	if res > 0 {
 		c.sendTotal += res
-		if c.sendKind == shim.OpSend {
-			c.sendAddr += uintptr(res)
-		}
+		c.sendAddr += uintptr(res)
 		c.sendLeft -= uint32(res)
 	}
 	switch {

@@ -190,8 +190,8 @@ func (c *conn) sendPinned(chunk []byte) (int, error) {
 	return c.waitSend()
 }
 
-// waitSend parks until the loop reports the current send (or splice)
-// finished, asking the loop to cancel it once the write deadline passes.
+// waitSend parks until the loop reports the current send finished, asking
+// the loop to cancel it once the write deadline passes.
 func (c *conn) waitSend() (int, error) {
 	cancelAsked := false
 	for {

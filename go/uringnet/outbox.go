@@ -19,8 +19,8 @@ import (
 //
 //   - A send that fails after its Write returned is reported by the next
 //     Write (as package net reports a reset the peer sent after a write).
-//   - CloseWrite and the zero-copy paths (large writes, ReadFrom) wait for
-//     the outbox to drain first, so bytes stay in order.
+//   - CloseWrite and Writes larger than writeBuf (sent from the caller's
+//     memory) wait for the outbox to drain first, so bytes stay in order.
 //   - Close sends what is queued before closing the socket, for at most
 //     closeFlushTimeout, unless SetLinger(0) asked to discard it.
 //
@@ -267,7 +267,7 @@ func (r *ring) flushOut(c *conn) {
 	h := c.out[0]
 	c.mu.Unlock()
 	c.outSending = true
-	r.addSend(c, shim.OpSend, uint64(uintptr(h.p))+uint64(h.sent), h.filled-h.sent)
+	r.addSend(c, uint64(uintptr(h.p))+uint64(h.sent), h.filled-h.sent)
 }
 
 // onOutSend handles the CQE of an outbox send. Loop only.

@@ -135,8 +135,7 @@ func TestLingerZeroDropsQueuedBytes(t *testing.T) {
 	}
 }
 
-// Bytes written before ReadFrom (which splices past the outbox) arrive
-// before the file's.
+// Bytes written before ReadFrom arrive before the file's.
 func TestReadFromAfterWriteKeepsOrder(t *testing.T) {
 	ln := newTestListener(t, nil)
 	s, c := pair(t, ln)

@@ -25,31 +25,32 @@ func tempFile(t testing.TB, size int) (string, []byte) {
 	return path, data
 }
 
-func TestReadFromFileSplices(t *testing.T) {
-	ln := newTestListener(t, nil)
-	s, c := pair(t, ln)
-	path, data := tempFile(t, 5<<20+123)
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	got := make(chan []byte, 1)
-	go func() {
-		b, _ := io.ReadAll(io.LimitReader(c, int64(len(data))))
-		got <- b
-	}()
-	before := ln.Stats().SQEs
-	n, err := io.Copy(s, f) // uses (*Conn).ReadFrom
-	if err != nil || n != int64(len(data)) {
-		t.Fatalf("io.Copy: %d, %v", n, err)
-	}
-	if b := <-got; !bytes.Equal(b, data) {
-		t.Fatal("file bytes differ")
-	}
-	// One splice op per 64 KiB chunk (more if short), no buffer copies.
-	if ops := ln.Stats().SQEs - before; ops < uint64(len(data)/spliceChunk) {
-		t.Fatalf("%d SQEs for %d bytes: the splice path was not taken", ops, len(data))
+// io.Copy from a file arrives whole, with write-behind (Writes queued in
+// the outbox) and without (each Write sent from the caller's buffer).
+func TestReadFromFile(t *testing.T) {
+	for _, writeBuf := range []int{0, -1} {
+		ln := newTestListener(t, &ListenConfig{WriteBuffer: writeBuf})
+		s, c := pair(t, ln)
+		path, data := tempFile(t, 5<<20+123)
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan []byte, 1)
+		go func() {
+			b, _ := io.ReadAll(io.LimitReader(c, int64(len(data))))
+			got <- b
+		}()
+		n, err := io.Copy(s, f) // uses (*Conn).ReadFrom
+		f.Close()
+		if err != nil || n != int64(len(data)) {
+			t.Fatalf("WriteBuffer %d: io.Copy: %d, %v", writeBuf, n, err)
+		}
+		var b []byte
+		within(t, 30*time.Second, "peer reads", func() { b = <-got })
+		if !bytes.Equal(b, data) {
+			t.Fatalf("WriteBuffer %d: file bytes differ", writeBuf)
+		}
 	}
 }
 

@@ -123,7 +123,6 @@ const (
 	reqCloseListener
 	reqArmRecv
 	reqSend
-	reqSplice // like reqSend, from the pipe fd in addr
 	reqCancelSend
 	reqCloseConn
 	reqFlush      // send the conn's outbox
@@ -136,8 +135,8 @@ type request struct {
 	kind reqKind
 	c    *conn
 	l    *listener
-	addr uintptr // reqSend: start of pinned Go memory; reqSplice: pipe fd
-	n    uint32  // reqSend, reqSplice: length
+	addr uintptr // reqSend: start of pinned Go memory
+	n    uint32  // reqSend: length
 }
 
 // newRing starts a ring and applies first on it before anything else, so
@@ -499,9 +498,7 @@ func (r *ring) apply(q *request) {
 	case reqArmRecv:
 		r.armRecv(q.c)
 	case reqSend:
-		r.startSend(q.c, shim.OpSend, q.addr, q.n)
-	case reqSplice:
-		r.startSend(q.c, shim.OpSplice, q.addr, q.n)
+		r.startSend(q.c, q.addr, q.n)
 	case reqCancelSend:
 		r.cancelSend(q.c)
 	case reqCloseConn:

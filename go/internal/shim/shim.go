@@ -30,7 +30,6 @@ const (
 	OpCancelFD    = C.UN_OP_CANCEL_FD
 	OpShutdown    = C.UN_OP_SHUTDOWN
 	OpClose       = C.UN_OP_CLOSE
-	OpSplice      = C.UN_OP_SPLICE
 )
 
 // CQE flag bits.
@@ -201,7 +200,7 @@ var OpNames = map[int]string{
 	C.IORING_OP_ACCEPT: "ACCEPT", C.IORING_OP_RECV: "RECV", C.IORING_OP_SEND: "SEND",
 	C.IORING_OP_ASYNC_CANCEL: "ASYNC_CANCEL", C.IORING_OP_READ: "READ",
 	C.IORING_OP_SHUTDOWN: "SHUTDOWN", C.IORING_OP_CLOSE: "CLOSE",
-	C.IORING_OP_SPLICE: "SPLICE", C.IORING_OP_SEND_ZC: "SEND_ZC",
+	C.IORING_OP_SEND_ZC: "SEND_ZC",
 }
 
 // Describe creates a throwaway ring and reports what it got.
