@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -74,6 +75,38 @@ func TestReadFromLimitedAndOtherReaders(t *testing.T) {
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("peer got %d bytes, %v", len(got), err)
+	}
+}
+
+// ReadFrom copies a file through a pooled buffer: sending one allocates
+// far less than the 32 KiB buffer io.Copy would make per call. A GC may
+// empty the pool now and then, hence an average over many calls; under
+// -race sync.Pool also drops a quarter of what is put back.
+func TestReadFromFileReusesItsBuffer(t *testing.T) {
+	ln := newTestListener(t, nil)
+	s, c := pair(t, ln)
+	path, data := tempFile(t, 256<<10)
+	const calls = 40
+	limit := uint64(8 << 10)
+	if raceEnabled {
+		limit = 24 << 10
+	}
+	go io.Copy(io.Discard, io.LimitReader(c, calls*int64(len(data))))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := 0; i < calls; i++ {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(s, f); err != nil { // File.WriteTo, then ReadFrom
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / calls; per > limit {
+		t.Fatalf("%d bytes allocated per file sent: want at most %d", per, limit)
 	}
 }
 
