@@ -31,7 +31,9 @@ type ListenConfig struct {
 	// Rings is how many rings (each with its own loop thread and buffer
 	// pool) the listener spreads its conns over, round robin. 1..64.
 	// Default 1: on a few cores one loop keeps up, and batching is best
-	// when completions share a ring. Raise it on many-core machines.
+	// when completions share a ring. A loop's thread does the kernel's TCP
+	// work for all its conns, so on many-core machines set about one per
+	// core.
 	Rings int
 
 	// KeepAlive is the keep-alive period for accepted TCP conns, as in
