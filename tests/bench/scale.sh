@@ -1,12 +1,14 @@
 #!/bin/bash
 # Scaling run: server on cores 0..N-1, load on cores 8..15 (8 threads, 1000 conns).
+# uring runs with one ring per core, and also with half as many and with one
+# (the choice a default for ListenConfig.Rings has to make).
 cd "$(dirname "$0")"
-run() { # mode cores
-  local mode=$1 n=$2 port=$((9000 + RANDOM % 1000)) last=$(( $2 - 1 ))
+run() { # mode cores [rings]
+  local mode=$1 n=$2 rings=${3:-$2} port=$((9000 + RANDOM % 1000)) last=$(( $2 - 1 ))
   if [ "$mode" = std ]; then
     GOMAXPROCS=$n taskset -c 0-$last ./echo -addr 127.0.0.1:$port -net std 2>/dev/null &
   else
-    GOMAXPROCS=$n taskset -c 0-$last ./echo -addr 127.0.0.1:$port -net uring -rings $n 2>/dev/null &
+    GOMAXPROCS=$n taskset -c 0-$last ./echo -addr 127.0.0.1:$port -net uring -rings $rings 2>/dev/null &
   fi
   local pid=$!; sleep 0.5
   read -r u0 s0 < <(awk '{print $14, $15}' /proc/$pid/stat)
@@ -14,7 +16,15 @@ run() { # mode cores
   read -r u1 s1 < <(awk '{print $14, $15}' /proc/$pid/stat)
   kill $pid; wait $pid 2>/dev/null
   rps=$(echo "$out" | sed 's/.*"ops":\([0-9]*\).*/\1/'); rps=$((rps / 4)); p99=$(echo "$out" | sed 's/.*"P99":\([0-9]*\).*/\1/')
-  echo "$mode cores=$n rps=$rps p99_us=$p99 cpu_us_op=$(awk -v t=$(( (u1-u0)+(s1-s0) )) -v r=$rps 'BEGIN{printf "%.2f", t*10000/(r*4)}')"
+  local label=$mode; [ "$mode" = uring ] && label="uring rings=$rings"
+  echo "$label cores=$n rps=$rps p99_us=$p99 cpu_us_op=$(awk -v t=$(( (u1-u0)+(s1-s0) )) -v r=$rps 'BEGIN{printf "%.2f", t*10000/(r*4)}')"
 }
 nproc; uname -r
-for rep in 1 2 3; do for n in 1 2 4 8; do run std $n; run uring $n; done; done
+for rep in 1 2 3; do
+  for n in 1 2 4 8; do
+    run std $n
+    run uring $n
+    if [ $n -ge 4 ]; then run uring $n $((n / 2)); fi
+    if [ $n -ge 2 ]; then run uring $n 1; fi
+  done
+done
