@@ -3,6 +3,7 @@ package main
 import (
 	"image"
 	"image/color"
+	"unicode/utf8"
 )
 
 // A 3x5 pixel font for the plot's labels: the digits, the letters its
@@ -37,11 +38,15 @@ var glyphs = map[rune][5]string{
 	'u': {"...", "#.#", "#.#", "#.#", "###"},
 }
 
-// textScale is how many image pixels one font pixel takes.
-const textScale = 2
+// textScale is how many image pixels one font pixel takes; glyphAdvance is
+// a glyph's width with the blank column after it, in image pixels.
+const (
+	textScale    = 2
+	glyphAdvance = 4 * textScale
+)
 
 // textWidth is the width in pixels of s drawn by drawText.
-func textWidth(s string) int { return len([]rune(s)) * 4 * textScale }
+func textWidth(s string) int { return utf8.RuneCountInString(s) * glyphAdvance }
 
 // drawText draws s with its top-left corner at (x, y); runes without a
 // glyph are left blank.
@@ -60,6 +65,6 @@ func drawText(img *image.RGBA, x, y int, s string, c color.RGBA) {
 				}
 			}
 		}
-		x += 4 * textScale
+		x += glyphAdvance
 	}
 }

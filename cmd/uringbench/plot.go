@@ -52,6 +52,16 @@ func writePlot(path string, all []point) error {
 	if maxC == minC {
 		maxC = minC + 1
 	}
+	// One line per mode and size, the same in both panels.
+	type key struct {
+		mode string
+		size int
+	}
+	series := map[key][]point{}
+	for _, p := range ps {
+		k := key{p.mode, p.size}
+		series[k] = append(series[k], p)
+	}
 	black := color.RGBA{0, 0, 0, 255}
 	for pi, panel := range panels {
 		get := panel.get
@@ -84,15 +94,6 @@ func writePlot(path string, all []point) error {
 			}
 		}
 		drawText(img, (x0+x1-textWidth("conns"))/2, y0+24, "conns", black)
-		type key struct {
-			mode string
-			size int
-		}
-		series := map[key][]point{}
-		for _, p := range ps {
-			k := key{p.mode, p.size}
-			series[k] = append(series[k], p)
-		}
 		for k, pts := range series {
 			col, ok := modeColor[k.mode]
 			if !ok {

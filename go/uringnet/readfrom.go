@@ -18,7 +18,9 @@ import (
 // removed: the kernel runs a ring's SPLICE on a worker thread, and a 16 MiB
 // file went at 0.7-1.3x package net's sendfile throughput for 1.6-1.8 ns
 // of CPU per byte, against 1.4-1.9x for 0.9-1.2 ns through the outbox
-// (tests/bench/README.md). Errors are *net.OpError with Op "readfrom", as package net's.
+// (tests/bench/README.md).
+//
+// Errors are *net.OpError with Op "readfrom", as package net's.
 func (pc *Conn) ReadFrom(r io.Reader) (int64, error) {
 	var n int64
 	var err error
