@@ -19,7 +19,7 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:7000", "listen address host:port")
 	mode := flag.String("net", "uring", "uring or std")
-	rings := flag.Int("rings", 1, "io_uring rings to spread conns over (uring mode)")
+	rings := flag.Int("rings", 0, "io_uring rings to spread conns over (uring mode; 0: the default, half of GOMAXPROCS)")
 	flag.Parse()
 
 	ln, err := listen(*mode, *addr, *rings)

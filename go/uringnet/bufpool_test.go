@@ -11,7 +11,7 @@ import (
 // arrived meanwhile is all delivered, in order.
 func TestBufferPoolGrows(t *testing.T) {
 	readsOnRing(t)
-	ln := newTestListener(t, &ListenConfig{BufferCount: 1024, BufferSize: 1024})
+	ln := newTestListener(t, &ListenConfig{BufferCount: 1024, BufferSize: 1024, Rings: 1})
 	if got := ln.Stats().Buffers; got != 64 {
 		t.Fatalf("pool starts with %d buffers, want 64", got)
 	}

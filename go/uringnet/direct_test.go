@@ -43,7 +43,8 @@ func TestDirectReadsAtLightLoad(t *testing.T) {
 // close it reads directly again. Every byte arrives once, in order.
 func TestModeSwitchKeepsByteOrder(t *testing.T) {
 	t.Setenv("URINGNET_DIRECT_CONNS", "2") // direct at <= 2 busy conns, back to the ring at > 3
-	ln := newTestListener(t, nil)
+	// One ring: the busy conns must share the conn's ring.
+	ln := newTestListener(t, &ListenConfig{Rings: 1})
 	s, cl := pair(t, ln)
 
 	stop := make(chan struct{})

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Scaling run: server on cores 0..N-1, load on cores 8..15 (8 threads, 1000 conns).
-# uring runs with one ring per core, and also with half as many and with one
-# (the choice a default for ListenConfig.Rings has to make).
+# uring runs with one ring per core, and also with half as many (the default
+# ListenConfig.Rings, from 4 cores) and with one.
 cd "$(dirname "$0")"
 run() { # mode cores [rings]
   local mode=$1 n=$2 rings=${3:-$2} port=$((9000 + RANDOM % 1000)) last=$(( $2 - 1 ))
