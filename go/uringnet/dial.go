@@ -11,7 +11,8 @@ import (
 // Dialer connects to addresses like net.Dialer and serves the conns through
 // io_uring. The zero value is ready to use. Package net makes the connection
 // (address resolution, timeouts, happy eyeballs); the established socket
-// then moves to a ring shared by all dialed conns of the process.
+// then moves to one of the rings all dialed conns of the process share (as
+// many as ListenConfig's default Rings).
 type Dialer struct {
 	// Timeout, LocalAddr and KeepAlive mean what they mean in net.Dialer.
 	Timeout   time.Duration
@@ -70,32 +71,43 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	return newPublicConn(c), nil
 }
 
-// dialRing is the ring dialed conns share. It lives while it has conns;
-// the next Dial after it has gone starts a new one.
-type dialRing struct {
-	mu sync.Mutex // protects r
-	r  *ring
+// dialRings are the rings dialed conns share: as many as a listener's
+// default (defaultRings), conns spread over them round robin. Each lives
+// while it has conns; the next Dial that comes to a gone ring's place starts
+// a new one.
+type dialRingSet struct {
+	mu   sync.Mutex // protects rs and next
+	rs   []*ring    // nil, or a ring that may have retired since
+	next int        // index into rs for the next conn
 }
 
-var dialRings dialRing
+var dialRings dialRingSet
 
-// adopt registers fd on the shared ring, starting a ring if there is none.
-func (d *dialRing) adopt(fd int, network string) (*conn, error) {
+// adopt registers fd on the next dial ring, starting one there if it has
+// none or its ring has retired.
+func (d *dialRingSet) adopt(fd int, network string) (*conn, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.r != nil {
-		c := newConn(d.r, fd, network)
-		if d.r.submit(request{kind: reqAddConn, c: c}) {
+	var lc ListenConfig
+	s, _ := lc.settings()
+	if len(d.rs) != s.rings { // GOMAXPROCS changed (or the first Dial)
+		rs := make([]*ring, s.rings)
+		copy(rs, d.rs)
+		d.rs = rs
+	}
+	i := d.next % len(d.rs)
+	d.next = i + 1
+	if r := d.rs[i]; r != nil {
+		c := newConn(r, fd, network)
+		if r.submit(request{kind: reqAddConn, c: c}) {
 			return c, nil
 		}
 	}
-	var lc ListenConfig
-	s, _ := lc.settings()
 	c := newConn(nil, fd, network)
 	r, err := newRing(s, request{kind: reqAddConn, c: c})
 	if err != nil {
 		return nil, err
 	}
-	d.r = r
+	d.rs[i] = r
 	return c, nil
 }

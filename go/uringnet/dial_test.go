@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -118,6 +119,42 @@ func TestDialRingLifetime(t *testing.T) {
 		c.Close()
 		waitFor(t, 10*time.Second, "dial ring released", func() bool { return shim.LiveRings() == listenerRings })
 	}
+}
+
+// Dialed conns spread over as many rings as a listener's default, round
+// robin, and every dial ring goes away with its conns.
+func TestDialRingsFollowGOMAXPROCS(t *testing.T) {
+	ln := newTestListener(t, &ListenConfig{Rings: 1})
+	go serveEcho(ln)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(6)) // 3 rings
+	rings := map[*ring]int{}
+	var conns []net.Conn
+	for i := 0; i < 6; i++ {
+		c, err := Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		rings[c.(*Conn).c.r]++
+		c.Write([]byte("ping"))
+		buf := make([]byte, 4)
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping" {
+			t.Fatalf("%q %v", buf, err)
+		}
+	}
+	if len(rings) != 3 {
+		t.Fatalf("6 dialed conns on %d rings, want 3", len(rings))
+	}
+	for _, n := range rings {
+		if n != 2 {
+			t.Fatalf("conns per ring %v, want 2 each", rings)
+		}
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	waitFor(t, 10*time.Second, "dial rings released", func() bool { return shim.LiveRings() == 1 })
 }
 
 func TestDialFallback(t *testing.T) {

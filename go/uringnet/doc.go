@@ -4,8 +4,9 @@
 // echo server, net/http, TLS or gRPC server runs unchanged on io_uring
 // instead of Go's epoll netpoller.
 //
-// Each listener owns a ring and an event-loop goroutine locked to its OS
-// thread. The loop keeps a multishot accept armed on the listener and a
+// Each listener owns its rings (ListenConfig.Rings: half of GOMAXPROCS by
+// default, 1 on 2 cores), each with an event-loop goroutine locked to its
+// OS thread; accepted conns are spread over them. A loop keeps a multishot accept armed on the listener and a
 // multishot recv on every conn, receiving into a shared pool of provided
 // buffers; Read copies out of those buffers and gives them back. At light
 // load (ListenConfig.DirectReadConns busy conns per ring or fewer, however
