@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/uringnet/uringnet/go/internal/shim"
 )
@@ -17,7 +18,8 @@ import (
 // Locking: rmu serializes Read calls and wmu serializes Write calls, so
 // concurrent Writes never interleave their bytes. mu protects the state the
 // loop shares with callers (the fields after it). fdmu guards the descriptor
-// for direct syscalls (sockopts, shutdown): the loop closes fd under fdmu.
+// for direct syscalls (sockopts, shutdown) and the addresses: the loop
+// closes fd under fdmu.
 // Loop-owned fields are touched only by the ring's loop goroutine.
 type conn struct {
 	r *ring
@@ -48,16 +50,17 @@ type conn struct {
 	wclosed atomic.Bool
 
 	mu       sync.Mutex
-	rq       []rbuf  // received buffers, oldest first from rhead
-	rqInline [3]rbuf // rq's first backing array: no allocation for a few buffers
+	cond     sync.Cond // L is &mu: blocked Reads and Writes park on it (wakeup.go)
+	rq       []rbuf    // received buffers, oldest first from rhead
+	rqInline [1]rbuf   // rq's first backing array: a conn allocates one only if it ever holds two buffers
 	rhead    int32
 	roff     int32 // bytes of rq[rhead] already read
 	sendN    int32
 	outBytes int32 // the outbox's bytes queued, not yet taken by the kernel
 	rerr     error // after rq drains: io.EOF or the recv error
 	sendErr  error
-	// rdl and wdl also hold the wake-ups of a blocked Read and a blocked
-	// Write (or drain): the loop, Close and the deadline timer wake them.
+	// rdl and wdl also say whether a Read and a Write (or drain) are
+	// parked on cond: the loop, Close and the deadline timer wake them.
 	rdl, wdl deadline
 
 	// The outbox (outbox.go): bytes Writes handed over, not yet sent.
@@ -67,7 +70,7 @@ type conn struct {
 	flushTimer *time.Timer   // bounds Close's flush of queued bytes
 	dr         *directReader // direct mode's netpoller registration, from the first direct Read
 
-	// The flags below, readWin and addrOnce sit together, and outBytes beside sendN,
+	// The flags below and readWin sit together, and outBytes beside sendN,
 	// so that they fill whole words: conn stays within the 416-byte size
 	// class (TestConnSize).
 	recvPaused     bool   // rq hit its cap; Read re-arms recv when it drains
@@ -82,8 +85,7 @@ type conn struct {
 	noDirect       bool   // no direct reader could be made (no descriptor): stay on the ring
 	readWin        uint16 // the last activity window a Read counted c in; under rmu (direct.go)
 
-	addrOnce     sync.Once
-	laddr, raddr net.Addr // set once, lazily (addrOnce)
+	laddr, raddr net.Addr // set once, lazily, under fdmu (Conn.addrs)
 }
 
 // network is the conn's network for addresses and errors.
@@ -103,9 +105,20 @@ type rbuf struct {
 func newConn(r *ring, fd int, network string) *conn {
 	c := &conn{r: r, fd: fd, unix: network == "unix"}
 	c.rq = c.rqInline[:0]
-	c.rdl.initWaiter()
-	c.wdl.initWaiter()
+	c.cond.L = &c.mu
+	c.wdl.setFlags(writeSideBit)
 	return c
+}
+
+// connCond is a ring's deadlines.condOf: the cond of the conn whose rdl or
+// wdl d is. A ring's deadlines are all its conns'; d lies inside its conn,
+// so the conn is found at d's offset back.
+func connCond(d *deadline) *sync.Cond {
+	off := unsafe.Offsetof(conn{}.rdl)
+	if d.flags.Load()&writeSideBit != 0 {
+		off = unsafe.Offsetof(conn{}.wdl)
+	}
+	return &(*conn)(unsafe.Add(unsafe.Pointer(d), -int(off))).cond
 }
 
 // complete runs on the loop for each CQE of this conn.
@@ -142,7 +155,7 @@ func (r *ring) armRecv(c *conn) {
 	}
 	c.mu.Unlock()
 	if direct {
-		r.readyWaiter(&c.rdl)
+		r.readyWaiter(&c.rdl, &c.cond)
 	}
 	if stop || direct {
 		return
@@ -168,7 +181,7 @@ func (c *conn) onRecv(r *ring, res int32, flags uint32) {
 			c.recvPaused = true
 		}
 		c.mu.Unlock()
-		r.readyWaiter(&c.rdl)
+		r.readyWaiter(&c.rdl, &c.cond)
 		if full && more && !c.recvCancelled && !c.closing {
 			// Backpressure: stop taking buffers for a conn whose reader lags.
 			c.recvCancelled = true
@@ -201,7 +214,7 @@ func (c *conn) setReadErr(err error) {
 		c.rerr = err
 	}
 	c.mu.Unlock()
-	c.r.readyWaiter(&c.rdl)
+	c.r.readyWaiter(&c.rdl, &c.cond)
 }
 
 // maxSend bounds one send SQE (its length is 32 bits).
@@ -266,7 +279,7 @@ func (c *conn) finishSend(err error) {
 	c.sendN = c.sendTotal
 	c.sendErr = err
 	c.mu.Unlock()
-	c.r.readyWaiter(&c.wdl)
+	c.r.readyWaiter(&c.wdl, &c.cond)
 }
 
 func (r *ring) closeConn(c *conn) {
@@ -305,6 +318,6 @@ func (r *ring) teardownConn(c *conn) {
 	c.mu.Unlock()
 	c.stopFlushTimer()
 	c.closeDirectReader()
-	r.readyWaiter(&c.rdl)
-	r.readyWaiter(&c.wdl)
+	r.readyWaiter(&c.rdl, &c.cond)
+	r.readyWaiter(&c.wdl, &c.cond)
 }

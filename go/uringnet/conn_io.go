@@ -64,7 +64,6 @@ func (c *conn) read(p []byte) (int, error) {
 			return 0, err
 		}
 		// Nothing queued: pick the mode for this wait (direct.go).
-		toDirect := false
 		switch {
 		case c.direct && c.recvOff && !c.r.directLoad(false):
 			c.mu.Unlock()
@@ -82,14 +81,15 @@ func (c *conn) read(p []byte) (int, error) {
 			idled = true
 			continue
 		case !c.direct && !c.noDirect && !idled && c.r.directLoad(true):
+			// Wait for the loop to end the recv (it sets recvOff), after
+			// looking again at what it queued meanwhile.
 			c.direct = true
-			toDirect = true
-		}
-		c.mu.Unlock()
-		if toDirect {
+			c.mu.Unlock()
 			c.r.submit(request{kind: reqStopRecv, c: c})
+			continue
 		}
-		c.rdl.wait(&c.r.deadlines)
+		c.rdl.waitLocked(&c.r.deadlines, &c.cond)
+		c.mu.Unlock()
 	}
 }
 
@@ -204,17 +204,18 @@ func (c *conn) waitSend() (int, error) {
 			}
 			return n, err
 		}
-		expired := c.wdl.expired()
-		c.mu.Unlock()
-		if expired && !cancelAsked {
+		switch {
+		case cancelAsked:
+			c.wdl.parkLocked(&c.cond) // the cancelled send's completion wakes it
+		case c.wdl.expired():
 			cancelAsked = true
+			c.mu.Unlock()
 			c.r.submit(request{kind: reqCancelSend, c: c})
+			continue
+		default:
+			c.wdl.waitLocked(&c.r.deadlines, &c.cond)
 		}
-		if cancelAsked {
-			c.wdl.park() // the cancelled send's completion wakes it
-		} else {
-			c.wdl.wait(&c.r.deadlines)
-		}
+		c.mu.Unlock()
 	}
 }
 
@@ -238,8 +239,8 @@ func (c *conn) close() error {
 	c.closeDirectReader()
 	c.rdl.stop(&c.r.deadlines)
 	c.wdl.stop(&c.r.deadlines)
-	c.rdl.wakeWaiter()
-	c.wdl.wakeWaiter()
+	c.rdl.wake(&c.cond) // closed was set under mu
+	c.wdl.wake(&c.cond)
 	c.r.submit(request{kind: reqCloseConn, c: c})
 	return nil
 }

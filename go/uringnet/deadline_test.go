@@ -2,10 +2,10 @@ package uringnet
 
 import (
 	"math/rand"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-	"unsafe"
 )
 
 // checkHeap fails t unless ds.heap is in heap order and every entry's
@@ -30,25 +30,63 @@ func heapLen(ds *deadlines) int {
 	return len(ds.heap)
 }
 
-// parkedWaiter is a goroutine that waits on d, as a blocked Read does,
-// until d has expired or it is told to stop.
+// waitOwner is what a conn is to its deadlines: the lock they are set
+// under and the cond their waiter parks on.
+type waitOwner struct {
+	mu sync.Mutex
+	cv sync.Cond
+	d  deadline
+}
+
+func newOwner() *waitOwner {
+	o := &waitOwner{}
+	o.cv.L = &o.mu
+	return o
+}
+
+func newOwners(n int) []*waitOwner {
+	owners := make([]*waitOwner, n)
+	for i := range owners {
+		owners[i] = newOwner()
+	}
+	return owners
+}
+
+// condOfOwners is a deadlines.condOf for these owners' deadlines.
+func condOfOwners(owners ...*waitOwner) func(*deadline) *sync.Cond {
+	m := make(map[*deadline]*sync.Cond, len(owners))
+	for _, o := range owners {
+		m[&o.d] = &o.cv
+	}
+	return func(d *deadline) *sync.Cond { return m[d] }
+}
+
+func (o *waitOwner) set(ds *deadlines, t time.Time) {
+	o.mu.Lock()
+	o.d.set(ds, &o.cv, t)
+	o.mu.Unlock()
+}
+
+// parkedWaiter is a goroutine that waits on o's deadline, as a blocked
+// Read does, until it has expired or the waiter is told to stop.
 type parkedWaiter struct {
-	d       *deadline
-	woke    atomic.Int32 // returns from wait
+	woke    atomic.Int32 // returns from waitLocked
 	stop    atomic.Bool
-	expired chan time.Time // when it saw d expired
+	expired chan time.Time // when it saw the deadline expired
 	done    chan struct{}
 }
 
-// startWaiter starts a parkedWaiter on d; the test's cleanup ends it.
-func startWaiter(t *testing.T, d *deadline, ds *deadlines) *parkedWaiter {
-	w := &parkedWaiter{d: d, expired: make(chan time.Time, 1), done: make(chan struct{})}
+// startWaiter starts a parkedWaiter on o; the test's cleanup ends it.
+func startWaiter(t *testing.T, o *waitOwner, ds *deadlines) *parkedWaiter {
+	w := &parkedWaiter{expired: make(chan time.Time, 1), done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
+		o.mu.Lock()
+		defer o.mu.Unlock()
 		for !w.stop.Load() {
-			d.wait(ds)
+			o.d.waitLocked(ds, &o.cv)
 			w.woke.Add(1)
-			if d.expired() {
+			if o.d.expired() {
 				w.expired <- time.Now()
 				return
 			}
@@ -56,17 +94,17 @@ func startWaiter(t *testing.T, d *deadline, ds *deadlines) *parkedWaiter {
 	}()
 	t.Cleanup(func() {
 		w.stop.Store(true)
-		d.wakeWaiter()
+		o.d.wakeExpired(&o.cv) // takes o.mu, as a change of stop needs
 		<-w.done
 	})
 	return w
 }
 
-func waitParked(t *testing.T, dls []deadline) {
+func waitParked(t *testing.T, owners []*waitOwner) {
 	t.Helper()
 	waitFor(t, 10*time.Second, "waiters parked", func() bool {
-		for i := range dls {
-			if !dls[i].parked() {
+		for _, o := range owners {
+			if !o.d.parked() {
 				return false
 			}
 		}
@@ -79,20 +117,20 @@ func waitParked(t *testing.T, dls []deadline) {
 // due is not woken by it.
 func TestDeadlineScheduledOnlyWhileParked(t *testing.T) {
 	var ds deadlines
-	var d deadline
-	d.initWaiter()
-	d.set(&ds, time.Now().Add(300*time.Millisecond))
+	o := newOwner()
+	ds.condOf = condOfOwners(o)
+	o.set(&ds, time.Now().Add(300*time.Millisecond))
 	if n := heapLen(&ds); n != 0 {
 		t.Fatalf("a deadline without a waiter took %d heap slots", n)
 	}
-	w := startWaiter(t, &d, &ds)
-	waitParked(t, unsafe.Slice(&d, 1))
+	w := startWaiter(t, o, &ds)
+	waitParked(t, []*waitOwner{o})
 	if n := heapLen(&ds); n != 1 {
 		t.Fatalf("a parked waiter has %d heap slots, want 1", n)
 	}
 	select {
 	case at := <-w.expired:
-		if time.Until(at) > 0 || !d.expired() {
+		if time.Until(at) > 0 || !o.d.expired() {
 			t.Fatal("woke before the deadline")
 		}
 	case <-time.After(10 * time.Second):
@@ -111,19 +149,19 @@ func TestDeadlinesShareOneTimer(t *testing.T) {
 	var ds deadlines
 	const n = 300
 	rng := rand.New(rand.NewSource(1))
-	dls := make([]deadline, n)
+	dls := newOwners(n)
+	ds.condOf = condOfOwners(dls...)
 	ws := make([]*parkedWaiter, n)
 	want := make([]time.Time, n) // zero: must not fire
 	// The times are a second out, so that none passes before its waiter
 	// has parked.
 	start := time.Now().Add(time.Second)
 	for i := range dls {
-		dls[i].initWaiter()
 		want[i] = start.Add(time.Duration(rng.Intn(400)) * time.Millisecond)
 		if i%2 == 0 { // set before the waiter parks
 			dls[i].set(&ds, want[i])
 		}
-		ws[i] = startWaiter(t, &dls[i], &ds)
+		ws[i] = startWaiter(t, dls[i], &ds)
 	}
 	waitParked(t, dls)
 	for i := 1; i < n; i += 2 { // set while it waits
@@ -143,7 +181,7 @@ func TestDeadlinesShareOneTimer(t *testing.T) {
 			dls[i].set(&ds, want[i])
 		case 4: // its owner closed
 			want[i] = time.Time{}
-			dls[i].stop(&ds)
+			dls[i].d.stop(&ds)
 		}
 		if i%37 == 0 {
 			checkHeap(t, &ds)
@@ -173,7 +211,7 @@ func TestDeadlinesShareOneTimer(t *testing.T) {
 		if k := ws[i].woke.Load(); k != 0 {
 			t.Fatalf("deadline %d was cleared or stopped but woke its waiter %d times", i, k)
 		}
-		if i%5 == 3 && dls[i].expired() {
+		if i%5 == 3 && dls[i].d.expired() {
 			t.Fatalf("cleared deadline %d reports expired", i)
 		}
 	}
@@ -186,29 +224,34 @@ func TestDeadlinesShareOneTimer(t *testing.T) {
 // deadline that has passed returns at once.
 func TestDeadlinePastWakesNow(t *testing.T) {
 	var ds deadlines
-	var d deadline
-	d.initWaiter()
-	w := startWaiter(t, &d, &ds)
-	waitParked(t, unsafe.Slice(&d, 1))
-	d.set(&ds, time.Now().Add(time.Hour))
+	o := newOwner()
+	ds.condOf = condOfOwners(o)
+	w := startWaiter(t, o, &ds)
+	waitParked(t, []*waitOwner{o})
+	o.set(&ds, time.Now().Add(time.Hour))
 	if n := heapLen(&ds); n != 1 {
 		t.Fatalf("a deadline set while the waiter waits has %d heap slots, want 1", n)
 	}
-	d.set(&ds, time.Now().Add(-time.Second))
+	o.set(&ds, time.Now().Add(-time.Second))
 	select {
 	case <-w.expired:
 	case <-time.After(10 * time.Second):
 		t.Fatal("a deadline in the past did not wake the parked waiter")
 	}
 	returned := make(chan struct{})
-	go func() { d.wait(&ds); close(returned) }()
+	go func() {
+		o.mu.Lock()
+		o.d.waitLocked(&ds, &o.cv)
+		o.mu.Unlock()
+		close(returned)
+	}()
 	select {
 	case <-returned:
 	case <-time.After(10 * time.Second):
-		d.wakeWaiter()
+		o.d.wakeExpired(&o.cv)
 		t.Fatal("a wait with a passed deadline parked")
 	}
-	d.stop(&ds)
+	o.d.stop(&ds)
 	if n := heapLen(&ds); n != 0 {
 		t.Fatalf("%d heap slots left after stop", n)
 	}

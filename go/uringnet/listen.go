@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -50,7 +51,8 @@ func listenUring(ctx context.Context, s settings, std *net.ListenConfig, network
 		return nil, err
 	}
 	l := &listener{network: "tcp", addr: nl.Addr(), done: make(chan struct{})}
-	l.dl.initWaiter()
+	l.cond.L = &l.mu
+	l.deadlines.condOf = func(*deadline) *sync.Cond { return &l.cond }
 	if ul, ok := nl.(*net.UnixListener); ok {
 		ul.SetUnlinkOnClose(false)
 		l.network = "unix"
@@ -195,13 +197,14 @@ func (ln *Listener) Addr() net.Addr { return ln.l.addr }
 
 // SetDeadline sets the deadline for Accept; zero means none.
 func (ln *Listener) SetDeadline(t time.Time) error {
-	ln.l.mu.Lock()
-	closed := ln.l.closed
-	ln.l.mu.Unlock()
-	if closed {
-		return wrapErr("set", ln.l.network, nil, ln.l.addr, net.ErrClosed)
+	l := ln.l
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return wrapErr("set", l.network, nil, l.addr, net.ErrClosed)
 	}
-	ln.l.dl.set(&ln.l.deadlines, t)
+	l.dl.set(&l.deadlines, &l.cond, t)
+	l.mu.Unlock()
 	return nil
 }
 

@@ -32,6 +32,7 @@ type listener struct {
 	amu sync.Mutex // serializes Accepts: dl parks one waiter at a time
 
 	mu        sync.Mutex
+	cond      sync.Cond // L is &mu: a blocked Accept parks on it (wakeup.go)
 	q         []acceptItem
 	needArm   bool // the multishot accept ended; Accept re-arms it
 	closed    bool
@@ -111,7 +112,7 @@ func (l *listener) onAccept(r *ring, res int32, flags uint32) {
 		l.needArm = true
 	}
 	l.mu.Unlock()
-	r.readyWaiter(&l.dl)
+	r.readyWaiter(&l.dl, &l.cond)
 	if full && more && !l.cancelAsked && !l.closing {
 		l.cancelAsked = true
 		r.cancelOp(&l.loopState, opAccept)
@@ -146,14 +147,18 @@ func (l *listener) accept() (*conn, error) {
 		if rearm {
 			l.needArm = false
 		}
+		if have || rearm {
+			l.mu.Unlock()
+			if rearm {
+				l.r.submit(request{kind: reqArmAccept, l: l})
+			}
+			if have {
+				return item.c, item.err
+			}
+			continue // look again before waiting
+		}
+		l.dl.waitLocked(&l.deadlines, &l.cond)
 		l.mu.Unlock()
-		if rearm {
-			l.r.submit(request{kind: reqArmAccept, l: l})
-		}
-		if have {
-			return item.c, item.err
-		}
-		l.dl.wait(&l.deadlines)
 	}
 }
 
@@ -178,7 +183,7 @@ func (l *listener) close() error {
 	l.closed = true
 	l.mu.Unlock()
 	l.dl.stop(&l.deadlines)
-	l.dl.wakeWaiter()
+	l.dl.wake(&l.cond) // closed was set under mu
 	if l.r.submit(request{kind: reqCloseListener, l: l}) {
 		<-l.done
 	}

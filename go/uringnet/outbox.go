@@ -176,8 +176,8 @@ func (c *conn) writeBehind(b []byte) (int, error) {
 		room := c.r.cfg.writeBuf - int(c.outBytes)
 		if room <= 0 {
 			c.outWait = true
+			c.wdl.waitLocked(&c.r.deadlines, &c.cond)
 			c.mu.Unlock()
-			c.wdl.wait(&c.r.deadlines)
 			continue
 		}
 		n := c.appendOut(b[:min(len(b), room)])
@@ -236,8 +236,8 @@ func (c *conn) drain() error {
 			return err
 		}
 		c.outWait = true
+		c.wdl.waitLocked(&c.r.deadlines, &c.cond)
 		c.mu.Unlock()
-		c.wdl.wait(&c.r.deadlines)
 	}
 }
 
@@ -305,7 +305,7 @@ func (c *conn) onOutSend(r *ring, res int32) {
 	c.outWait = false
 	c.mu.Unlock()
 	if wake {
-		r.readyWaiter(&c.wdl)
+		r.readyWaiter(&c.wdl, &c.cond)
 	}
 	switch {
 	case more:

@@ -144,6 +144,7 @@ type request struct {
 // returns once the ring exists (or failed to be created).
 func newRing(cfg settings, first request) (*ring, error) {
 	r := &ring{cfg: cfg, slots: make([]endpoint, 1, 64)}
+	r.deadlines.condOf = connCond
 	ready := make(chan error, 1)
 	go r.loop(first, ready)
 	if err := <-ready; err != nil {
@@ -288,10 +289,11 @@ func (r *ring) loop(first request, ready chan<- error) {
 	sr.Close() // r.sr stays set: its buffer view is read-only and no conn has queued buffers left
 }
 
-// readyWaiter wakes d's waiter from the loop and counts the wake-up, so
-// that the loop yields its P before it sleeps (yieldP). Loop goroutine only.
-func (r *ring) readyWaiter(d *deadline) {
-	if d.wakeWaiter() {
+// readyWaiter wakes d's waiter (parked on cv) from the loop and counts the
+// wake-up, so that the loop yields its P before it sleeps (yieldP). Loop
+// goroutine only; the waiter's condition was changed under cv.L.
+func (r *ring) readyWaiter(d *deadline, cv *sync.Cond) {
+	if d.wake(cv) {
 		r.woken++
 	}
 }

@@ -22,27 +22,33 @@ func newPublicConn(c *conn) *Conn {
 	return pub
 }
 
-func (pc *Conn) addrs() {
+// addrs returns the conn's addresses, looking them up on first use.
+func (pc *Conn) addrs() (laddr, raddr net.Addr) {
 	c := pc.c
-	c.addrOnce.Do(func() {
-		c.fdmu.RLock()
-		defer c.fdmu.RUnlock()
-		if c.fd < 0 {
-			c.laddr, c.raddr = sockaddrToAddr(c.network(), nil), sockaddrToAddr(c.network(), nil)
-			return
+	c.fdmu.RLock()
+	laddr, raddr = c.laddr, c.raddr
+	c.fdmu.RUnlock()
+	if laddr != nil {
+		return laddr, raddr
+	}
+	c.fdmu.Lock()
+	defer c.fdmu.Unlock()
+	if c.laddr == nil {
+		var lsa, rsa syscall.Sockaddr
+		if c.fd >= 0 {
+			lsa, _ = syscall.Getsockname(c.fd)
+			rsa, _ = syscall.Getpeername(c.fd)
 		}
-		sa, _ := syscall.Getsockname(c.fd)
-		c.laddr = sockaddrToAddr(c.network(), sa)
-		sa, _ = syscall.Getpeername(c.fd)
-		c.raddr = sockaddrToAddr(c.network(), sa)
-	})
+		c.laddr, c.raddr = sockaddrToAddr(c.network(), lsa), sockaddrToAddr(c.network(), rsa)
+	}
+	return c.laddr, c.raddr
 }
 
 // LocalAddr returns the local address.
-func (pc *Conn) LocalAddr() net.Addr { pc.addrs(); return pc.c.laddr }
+func (pc *Conn) LocalAddr() net.Addr { laddr, _ := pc.addrs(); return laddr }
 
 // RemoteAddr returns the peer's address.
-func (pc *Conn) RemoteAddr() net.Addr { pc.addrs(); return pc.c.raddr }
+func (pc *Conn) RemoteAddr() net.Addr { _, raddr := pc.addrs(); return raddr }
 
 func (pc *Conn) err(op string, err error) error {
 	if err == nil {
@@ -97,7 +103,7 @@ func (pc *Conn) SetReadDeadline(t time.Time) error {
 		c.mu.Unlock()
 		return pc.err("set", net.ErrClosed)
 	}
-	c.rdl.set(&c.r.deadlines, t)
+	c.rdl.set(&c.r.deadlines, &c.cond, t)
 	c.setDirectDeadlineLocked()
 	c.mu.Unlock()
 	return nil
@@ -106,10 +112,14 @@ func (pc *Conn) SetReadDeadline(t time.Time) error {
 // SetWriteDeadline sets the deadline for Write; zero means none. A Write
 // that times out returns how many bytes were taken; they will be sent.
 func (pc *Conn) SetWriteDeadline(t time.Time) error {
-	if pc.isClosed() {
+	c := pc.c
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
 		return pc.err("set", net.ErrClosed)
 	}
-	pc.c.wdl.set(&pc.c.r.deadlines, t)
+	c.wdl.set(&c.r.deadlines, &c.cond, t)
+	c.mu.Unlock()
 	return nil
 }
 

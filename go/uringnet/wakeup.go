@@ -1,42 +1,65 @@
 package uringnet
 
-// A deadline also parks its direction's waiter, one at a time (a conn's
-// Read under rmu, its Write under wmu, an Accept under amu). wg and
-// tokenBit make a binary semaphore: a 1-buffered channel in 20 bytes
-// inside the conn, where a channel is a 112-byte allocation of its own. An
-// idle conn always has a Read parked, so this is a large part of its cost.
-//
-// The token is "wg's counter is 0". initWaiter sets it to 1 (no token).
-// wakeWaiter takes it to 0 only when it is the one to set tokenBit, so it
-// never goes below 0. park returns at 0, puts it back to 1 and then clears
-// tokenBit. Wakes before the waiter parks coalesce into one, as sends to
-// a 1-buffered channel do: callers re-check their condition after wait
-// returns, under the lock that guards it, so a coalesced wake loses
-// nothing. A WaitGroup parks without spinning; a sync.Mutex used as the
-// semaphore cost 7% more CPU per echo round trip at 100 conns.
+import "sync"
 
+// Parking: a blocked Read, Write or Accept waits on its owner's condition
+// variable (conn.cond, listener.cond), whose lock is the owner's mu, the
+// lock that guards everything a waiter waits for (queued bytes, the send's
+// result, the outbox's room, closed, the accept queue).
 //
-// One waiter at a time is a rule, not a preference: two waiters would both
-// wake on one token, their Adds would leave the counter at 2, and no later
-// wake would reach them.
+// The rules:
+//   - A waiter checks its condition with mu held and, if it must wait,
+//     calls waitLocked (or parkLocked) without releasing mu in between.
+//   - Whoever makes the condition true does so under mu and then calls
+//     wake, with mu held or after releasing it: a waiter that checked
+//     before is in cv's list by then, one that checks after sees the change.
+//   - A deadline is the one condition that changes without mu (time
+//     passes): its wake-up takes mu first (wakeExpired).
+//
+// A conn's Read and Write share the conn's cond: wake broadcasts, and the
+// other direction's waiter, if parked, re-checks and parks again. Costs
+// measured against the semaphore this replaced (a WaitGroup per direction,
+// 2-core VM, perf at 10,000 echo conns of 4 KiB): parking and waking fell
+// from 20% of the server's samples to 11%. The semaphore's waiters sit in
+// the runtime's global table, a tree per bucket that each park and wake
+// walked; a cond's waiters are a list of their own.
 
-// The bits of deadline.flags. parkedBit is set while a waiter is in wait:
-// set (deadline.go) reads it after storing the deadline, wait sets it
-// before reading the deadline.
+// The bits of deadline.flags. parkedBit is set while a waiter is in
+// waitLocked or parkLocked: set (deadline.go) reads it after storing the
+// deadline, waitLocked sets it before reading the deadline. writeSideBit
+// is set once, on a conn's wdl: connCond tells the conn's two deadlines
+// apart by it.
 const (
-	tokenBit  = 1 << iota // a wake-up is (being) made available
-	parkedBit             // a waiter is in wait (or about to park there)
+	parkedBit = 1 << iota
+	writeSideBit
 )
 
 func (d *deadline) parked() bool { return d.flags.Load()&parkedBit != 0 }
 
-// initWaiter sets "no token". Called once, before any wait or wake.
-func (d *deadline) initWaiter() { d.wg.Add(1) }
+// setFlags and clearFlags set and clear bits in d.flags.
+func (d *deadline) setFlags(bits uint32) {
+	for {
+		old := d.flags.Load()
+		if d.flags.CompareAndSwap(old, old|bits) {
+			return
+		}
+	}
+}
 
-// wait parks until a token is available and takes it, or until d's
-// deadline passes; ds is d's set (deadline.go). A deadline that has passed
-// already returns it at once.
-func (d *deadline) wait(ds *deadlines) {
+func (d *deadline) clearFlags(bits uint32) {
+	for {
+		old := d.flags.Load()
+		if d.flags.CompareAndSwap(old, old&^bits) {
+			return
+		}
+	}
+}
+
+// waitLocked parks until cv is broadcast or d's deadline passes; ds is d's
+// set (deadline.go). A deadline that has passed already returns at once.
+// cv.L is held, and held again on return. Callers re-check their condition:
+// a return says only that something may have changed.
+func (d *deadline) waitLocked(ds *deadlines, cv *sync.Cond) {
 	d.setFlags(parkedBit)
 	defer d.clearFlags(parkedBit)
 	if at := d.at.Load(); at != 0 {
@@ -45,44 +68,32 @@ func (d *deadline) wait(ds *deadlines) {
 		}
 		ds.schedule(d, at)
 	}
-	d.park()
+	cv.Wait()
 }
 
-// park waits for a token only: the deadline does not end it.
-func (d *deadline) park() {
-	d.wg.Wait()
-	d.wg.Add(1)
-	d.clearFlags(tokenBit)
+// parkLocked parks until cv is broadcast; the deadline does not end it.
+// cv.L is held, and held again on return.
+func (d *deadline) parkLocked(cv *sync.Cond) {
+	d.setFlags(parkedBit)
+	cv.Wait()
+	d.clearFlags(parkedBit)
 }
 
-// wakeWaiter makes a token available unless one already is: it wakes the
-// parked waiter, or the next one to park. It reports whether it made one
-// available. Any goroutine.
-func (d *deadline) wakeWaiter() bool {
-	if d.setFlags(tokenBit)&tokenBit == 0 {
-		d.wg.Done()
-		return true
+// wake wakes d's waiter, if one is parked, after its condition was made
+// true under cv.L. It reports whether one was parked. Any goroutine.
+func (d *deadline) wake(cv *sync.Cond) bool {
+	if !d.parked() {
+		return false
 	}
-	return false
+	cv.Broadcast()
+	return true
 }
 
-// setFlags sets bits in d.flags and returns the flags before. A bit that is
-// set already is left without a write.
-func (d *deadline) setFlags(bits uint32) uint32 {
-	for {
-		old := d.flags.Load()
-		if old&bits == bits || d.flags.CompareAndSwap(old, old|bits) {
-			return old
-		}
-	}
-}
-
-// clearFlags clears bits in d.flags.
-func (d *deadline) clearFlags(bits uint32) {
-	for {
-		old := d.flags.Load()
-		if d.flags.CompareAndSwap(old, old&^bits) {
-			return
-		}
-	}
+// wakeExpired wakes d's waiter because its deadline passed. cv.L is not
+// held: taking it orders this wake-up after a waiter's check of the
+// deadline, so a waiter that saw it unexpired is parked by now.
+func (d *deadline) wakeExpired(cv *sync.Cond) {
+	cv.L.Lock()
+	cv.L.Unlock()
+	d.wake(cv)
 }
