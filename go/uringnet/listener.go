@@ -29,7 +29,7 @@ type listener struct {
 	armed       bool
 	cancelAsked bool
 
-	amu sync.Mutex // serializes Accepts: dl parks one waiter at a time
+	amu sync.Mutex // serializes Accepts, as in package net
 
 	mu        sync.Mutex
 	cond      sync.Cond // L is &mu: a blocked Accept parks on it (wakeup.go)
