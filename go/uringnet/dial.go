@@ -71,7 +71,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	return newPublicConn(c), nil
 }
 
-// dialRings are the rings dialed conns share: as many as a listener's
+// dialRingSet is the rings dialed conns share: as many as a listener's
 // default (defaultRings), conns spread over them round robin. Each lives
 // while it has conns; the next Dial that comes to a gone ring's place starts
 // a new one.
