@@ -20,7 +20,7 @@ import "sync"
 // other direction's waiter, if parked, re-checks and parks again. Costs
 // measured against the semaphore this replaced (a WaitGroup per direction,
 // 2-core VM, perf at 10,000 echo conns of 4 KiB): parking and waking fell
-// from 20% of the server's samples to 11%. The semaphore's waiters sit in
+// from 20% of the server's samples to 8-11%. The semaphore's waiters sit in
 // the runtime's global table, a tree per bucket that each park and wake
 // walked; a cond's waiters are a list of their own.
 
