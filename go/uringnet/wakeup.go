@@ -16,9 +16,9 @@ import "sync"
 //   - A deadline is the one condition that changes without mu (time
 //     passes): its wake-up takes mu first (wakeExpired).
 //   - One waiter per direction at a time (a conn's Reads hold rmu, its
-//     Writes wmu, Accepts amu): parkedBit is one bit, and a second waiter
-//     leaving would clear it under the first, whose wake-ups wake would
-//     then skip.
+//     Writes wmu, Accepts amu): parkedBit is one bit, so with two, the
+//     one leaving would clear it while the other still waits, and wake
+//     would then skip that one.
 //
 // A conn's Read and Write share the conn's cond: wake broadcasts, and the
 // other direction's waiter, if parked, re-checks and parks again. Costs
