@@ -67,6 +67,18 @@ func TestDialEcho(t *testing.T) {
 	}
 }
 
+// pingEcho writes "ping" on c and fails t unless an echo server sends it
+// back within 10 s.
+func pingEcho(t *testing.T, c net.Conn) {
+	t.Helper()
+	c.Write([]byte("ping"))
+	buf := make([]byte, 4)
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping" {
+		t.Fatalf("%q %v", buf, err)
+	}
+}
+
 // uring on both ends: a uringnet client talking to a uringnet server.
 func TestDialToUringListener(t *testing.T) {
 	ln := newTestListener(t, nil)
@@ -76,12 +88,7 @@ func TestDialToUringListener(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.Write([]byte("ping"))
-		buf := make([]byte, 4)
-		c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping" {
-			t.Fatalf("%q %v", buf, err)
-		}
+		pingEcho(t, c)
 		c.Close()
 	}
 }
@@ -136,12 +143,7 @@ func TestDialRingsFollowGOMAXPROCS(t *testing.T) {
 		}
 		conns = append(conns, c)
 		rings[c.(*Conn).c.r]++
-		c.Write([]byte("ping"))
-		buf := make([]byte, 4)
-		c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping" {
-			t.Fatalf("%q %v", buf, err)
-		}
+		pingEcho(t, c)
 	}
 	if len(rings) != 3 {
 		t.Fatalf("6 dialed conns on %d rings, want 3", len(rings))
