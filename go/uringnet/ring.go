@@ -46,6 +46,8 @@ type ring struct {
 	starved  []*conn   // conns whose multishot recv ended with -ENOBUFS
 	bufsLive uint64    // pool size at the last poolGrew
 	woken    int       // waiters woken in this pass (readyWaiter)
+	sleeps   uint32    // yield decisions so far: procs is re-read every 256
+	procs    int       // GOMAXPROCS as last read (yieldAfter)
 
 	statsMu   sync.Mutex // protects stats and endpoints
 	stats     shim.Stats // copied from sr after each run
@@ -153,6 +155,9 @@ func newRing(cfg settings, first request) (*ring, error) {
 	return r, nil
 }
 
+// runningLoops counts the process's running ring loops (trackRing).
+var runningLoops atomic.Int32
+
 // liveRings lists running rings, for AllStats.
 var liveRings struct {
 	sync.Mutex
@@ -170,8 +175,10 @@ func trackRing(r *ring, alive bool) {
 		liveRings.next++
 		liveRings.m[r] = struct{}{}
 		r.id = liveRings.next
+		runningLoops.Add(1)
 	} else {
 		delete(liveRings.m, r)
+		runningLoops.Add(-1)
 	}
 }
 
@@ -252,7 +259,7 @@ func (r *ring) loop(first request, ready chan<- error) {
 				// round trips per pass at 100 conns, 200 µs ~16, at 0.58-0.62x
 				// std's CPU per round trip against 0.83-0.86x (C client).
 				waitNr = max(1, int(r.recentBatch.Load())/2)
-				if woken >= r.cfg.yieldWoken && r.cfg.yieldWoken > 0 {
+				if woken > 0 && r.shouldYield(woken) {
 					r.yieldP()
 				}
 			}
@@ -317,6 +324,29 @@ func (r *ring) readyWaiter(d *deadline, cv *sync.Cond) {
 // cost a writer of 1 MiB chunks (a wake per chunk) 15-25% of its
 // throughput.
 func (r *ring) yieldP() { runtime.Gosched() }
+
+// shouldYield says whether the loop yields before sleeping after a pass
+// that woke woken waiters: from cfg.yieldWoken on, or from one on when the
+// process's loops are as many as its P's. Then no P may be idle while the
+// loops sleep in the kernel, and a woken goroutine left in the loop's P
+// waits for sysmon to take that P back: 20 µs to 10 ms. At GOMAXPROCS 1
+// (the default in a container limited to one CPU) that put net/http's
+// p999 at 20 ms against package net's 6 ms, and yielding after one wake
+// brought it to 4.6 ms at 1.15x the requests (tests/bench/README.md).
+// Loop only.
+func (r *ring) shouldYield(woken int) bool {
+	if r.cfg.yieldWoken <= 0 {
+		return false
+	}
+	if woken >= r.cfg.yieldWoken {
+		return true
+	}
+	if r.sleeps%256 == 0 {
+		r.procs = runtime.GOMAXPROCS(0) // takes the scheduler's lock: not every pass
+	}
+	r.sleeps++
+	return int(runningLoops.Load()) >= r.procs
+}
 
 // retire marks the ring dead if nothing was handed over since the last
 // pass; from then on submit refuses. Deciding under qmu matters: a request
