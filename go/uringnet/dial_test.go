@@ -112,32 +112,48 @@ func TestDialErrors(t *testing.T) {
 	}
 }
 
-// The shared dial ring goes away with its last conn, and a later Dial
-// starts another.
-func TestDialRingLifetime(t *testing.T) {
-	ln := newTestListener(t, nil)
+// stdEchoServer serves echo with package net, so that the process has no
+// uringnet listener whose rings Dial would share.
+func stdEchoServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
 	go serveEcho(ln)
-	listenerRings := len(ln.l.rings())
+	return ln.Addr().String()
+}
+
+// With no listener to share, a dial ring goes away with its last conn, and
+// a later Dial starts another.
+func TestDialRingLifetime(t *testing.T) {
+	requireUring(t)
+	addr := stdEchoServer(t)
 	for round := 0; round < 3; round++ {
-		c, err := Dial("tcp", ln.Addr().String())
+		c, err := Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
+		pingEcho(t, c)
+		if shim.LiveRings() < 1 {
+			t.Fatal("a dialed conn is open and no ring is live")
+		}
 		c.Close()
-		waitFor(t, 10*time.Second, "dial ring released", func() bool { return shim.LiveRings() == listenerRings })
+		waitFor(t, 10*time.Second, "dial ring released", func() bool { return shim.LiveRings() == 0 })
 	}
 }
 
 // Dialed conns spread over as many rings as a listener's default, round
 // robin, and every dial ring goes away with its conns.
 func TestDialRingsFollowGOMAXPROCS(t *testing.T) {
-	ln := newTestListener(t, &ListenConfig{Rings: 1})
-	go serveEcho(ln)
+	requireUring(t)
+	addr := stdEchoServer(t)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(6)) // 3 rings
 	rings := map[*ring]int{}
 	var conns []net.Conn
 	for i := 0; i < 6; i++ {
-		c, err := Dial("tcp", ln.Addr().String())
+		c, err := Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,7 +172,60 @@ func TestDialRingsFollowGOMAXPROCS(t *testing.T) {
 	for _, c := range conns {
 		c.Close()
 	}
-	waitFor(t, 10*time.Second, "dial rings released", func() bool { return shim.LiveRings() == 1 })
+	waitFor(t, 10*time.Second, "dial rings released", func() bool { return shim.LiveRings() == 0 })
+}
+
+// Dialed conns ride the rings of an open listener with the default ring
+// settings, round robin over them, and start no ring of their own (a
+// proxy's two sides share loops). A listener with other settings is not
+// shared, and once the listener closes Dial goes back to dial rings.
+func TestDialSharesListenerRings(t *testing.T) {
+	requireUring(t)
+	addr := stdEchoServer(t)
+	other := newTestListener(t, &ListenConfig{BufferCount: 64}) // not shareable: other ring settings
+	ln := newTestListener(t, &ListenConfig{Rings: 2, KeepAlive: time.Minute})
+	onRing := func(c net.Conn, rs []*ring) bool {
+		for _, r := range rs {
+			if c.(*Conn).c.r == r {
+				return true
+			}
+		}
+		return false
+	}
+	count := map[*ring]int{}
+	var conns []net.Conn
+	for i := 0; i < 4; i++ {
+		c, err := Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		pingEcho(t, c)
+		if !onRing(c, ln.l.rings()) {
+			t.Fatalf("dialed conn %d is not on the open listener's rings", i)
+		}
+		if onRing(c, other.l.rings()) {
+			t.Fatalf("dialed conn %d is on a ring with other settings", i)
+		}
+		count[c.(*Conn).c.r]++
+	}
+	if len(count) != 2 {
+		t.Fatalf("4 dialed conns on %d of the listener's 2 rings, want both", len(count))
+	}
+	ln.Close()
+	c, err := Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pingEcho(t, c)
+	if onRing(c, ln.l.rings()) || onRing(c, other.l.rings()) {
+		t.Fatal("a conn dialed after the listener closed is on a listener's ring")
+	}
+	c.Close()
+	for _, c := range conns { // still served by the closed listener's rings
+		pingEcho(t, c)
+		c.Close()
+	}
 }
 
 func TestDialFallback(t *testing.T) {

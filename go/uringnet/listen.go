@@ -75,6 +75,7 @@ func listenUring(ctx context.Context, s settings, std *net.ListenConfig, network
 		return nil, &net.OpError{Op: "listen", Net: network, Addr: l.addr, Err: fmt.Errorf("io_uring setup: %w", err)}
 	}
 	pub := &Listener{l: l, keepAlive: s.keepAlive}
+	shareListenerRings(l, true)
 	runtime.SetFinalizer(pub, (*Listener).Close)
 	return pub, nil
 }
@@ -183,6 +184,7 @@ func (ln *Listener) AcceptUring() (*Conn, error) {
 // already returned by Accept stay open.
 func (ln *Listener) Close() error {
 	runtime.SetFinalizer(ln, nil)
+	shareListenerRings(ln.l, false)
 	if ln.l.unlink != "" {
 		defer os.Remove(ln.l.unlink)
 	}
@@ -208,7 +210,8 @@ func (ln *Listener) SetDeadline(t time.Time) error {
 	return nil
 }
 
-// Stats returns the counters of the rings serving this listener, summed.
+// Stats returns the counters of the rings serving this listener, summed
+// (with the dialed conns that share them: see Dialer).
 func (ln *Listener) Stats() Stats {
 	var sum Stats
 	for _, r := range ln.l.rings() {
