@@ -6,7 +6,9 @@
 //
 // Each listener owns its rings (ListenConfig.Rings: half of GOMAXPROCS by
 // default, 1 on 2 cores), each with an event-loop goroutine locked to its
-// OS thread; accepted conns are spread over them. A loop keeps a multishot accept armed on the listener and a
+// OS thread; accepted conns are spread over them, and Dial's conns ride the
+// rings of an open listener with the default settings (else dial rings of
+// their own), so a proxy's two sides share loops. A loop keeps a multishot accept armed on the listener and a
 // multishot recv on every conn, receiving into a shared pool of provided
 // buffers; Read copies out of those buffers and gives them back. At light
 // load (ListenConfig.DirectReadConns busy conns per ring or fewer, however
