@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/uringnet/uringnet/go/internal/shim"
 )
@@ -34,6 +35,7 @@ type ring struct {
 	starving    atomic.Bool  // some conn waits for buffers: returning them wakes the loop
 	recentBatch atomic.Int32 // size of the loop's last CQE batch: sizes its next wait; a load gauge for Write
 	activity    readActivity // how busy the ring's conns are: Reads pick their mode by it (direct.go)
+	lastPass    atomic.Int64 // when the loop last finished a pass (sinceBase): shouldYield
 
 	// Owned by the loop goroutine.
 	sr       *shim.Ring
@@ -278,6 +280,7 @@ func (r *ring) loop(first request, ready chan<- error) {
 			r.sleeping.Store(false)
 		}
 		woken, r.woken = r.woken, 0
+		r.lastPass.Store(sinceBase())
 		if got == 0 && len(reqs) == 0 {
 			idle++
 		} else {
@@ -327,13 +330,16 @@ func (r *ring) yieldP() { runtime.Gosched() }
 
 // shouldYield says whether the loop yields before sleeping after a pass
 // that woke woken waiters: from cfg.yieldWoken on, or from one on when the
-// process's loops are as many as its P's. Then no P may be idle while the
-// loops sleep in the kernel, and a woken goroutine left in the loop's P
-// waits for sysmon to take that P back: 20 µs to 10 ms. At GOMAXPROCS 1
-// (the default in a container limited to one CPU) that put net/http's
-// p999 at 20 ms against package net's 6 ms, and yielding after one wake
-// brought it to 4.6 ms at 1.15x the requests (tests/bench/README.md).
-// Loop only.
+// loops that may hold a P are as many as the process's P's. Then no P may
+// be idle while the loops sleep in the kernel, and a woken goroutine left
+// in the loop's P waits for sysmon to take that P back: 20 µs to 10 ms. At
+// GOMAXPROCS 1 (the default in a container limited to one CPU) that put
+// net/http's p999 at 20 ms against package net's 6 ms, and yielding after
+// one wake brought it to 4.6 ms at 1.15x the requests (tests/bench/README.md).
+// Loops that have slept longer than holdWindow are not counted: an idle
+// listener's loop holds no P, and must not make a busy loop yield after
+// every single wake (yieldP says what that costs when a P is idle). Loop
+// only.
 func (r *ring) shouldYield(woken int) bool {
 	if r.cfg.yieldWoken <= 0 {
 		return false
@@ -345,7 +351,30 @@ func (r *ring) shouldYield(woken int) bool {
 		r.procs = runtime.GOMAXPROCS(0) // takes the scheduler's lock: not every pass
 	}
 	r.sleeps++
-	return int(runningLoops.Load()) >= r.procs
+	if int(runningLoops.Load()) < r.procs {
+		return false
+	}
+	return r.loopsMayHoldPs() >= r.procs
+}
+
+// holdWindow is how long after its last pass a sleeping loop may still hold
+// its P: sysmon leaves a P in a system call alone for up to 10 ms while its
+// run queue is empty and other P's are idle.
+const holdWindow = 10 * time.Millisecond
+
+// loopsMayHoldPs counts r and the other running loops that finished a pass
+// within holdWindow. Any goroutine.
+func (r *ring) loopsMayHoldPs() int {
+	now := sinceBase()
+	n := 1
+	liveRings.Lock()
+	for o := range liveRings.m {
+		if o != r && now-o.lastPass.Load() < int64(holdWindow) {
+			n++
+		}
+	}
+	liveRings.Unlock()
+	return n
 }
 
 // retire marks the ring dead if nothing was handed over since the last

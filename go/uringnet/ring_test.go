@@ -1,38 +1,77 @@
 package uringnet
 
 import (
+	"fmt"
 	"runtime"
 	"testing"
 	"time"
 )
 
 // The loop yields after a pass that woke cfg.yieldWoken waiters, and after
-// one that woke a single waiter when the process's loops fill its P's
-// (shouldYield); never with yieldWoken 0.
+// one that woke a single waiter when the loops that may hold a P (this one,
+// and the others that finished a pass within holdWindow) are as many as the
+// P's (shouldYield); never with yieldWoken 0. The other loops here are
+// stand-ins in liveRings whose last pass is set by hand.
 func TestYieldWhenLoopsFillProcs(t *testing.T) {
-	newTestListener(t, &ListenConfig{Rings: 1}) // at least one loop runs
-	loops := int(runningLoops.Load())
-	if loops < 1 {
-		t.Fatalf("runningLoops = %d with a listener open", loops)
+	procs := runtime.GOMAXPROCS(0)
+	defer runtime.GOMAXPROCS(procs)
+	decide := func(gomaxprocs, yieldWoken, woken int) bool {
+		runtime.GOMAXPROCS(gomaxprocs)
+		r := &ring{cfg: settings{yieldWoken: yieldWoken}} // re-reads GOMAXPROCS on its first decision
+		trackRing(r, true) // a running loop, as the deciding one always is
+		defer trackRing(r, false)
+		return r.shouldYield(woken)
 	}
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(loops + 4))
-	for _, tc := range []struct {
-		procs, yieldWoken, woken int
-		want                     bool
-	}{
-		{loops + 4, 2, 1, false}, // a P is idle: it takes the one woken goroutine
-		{loops + 4, 2, 2, true},
-		{loops, 2, 1, true}, // every P may be held by a sleeping loop
-		{loops, 0, 5, false},
-		{loops + 4, 1, 1, true},
-	} {
-		runtime.GOMAXPROCS(tc.procs)
-		r := &ring{cfg: settings{yieldWoken: tc.yieldWoken}} // re-reads GOMAXPROCS on its first decision
-		if got := r.shouldYield(tc.woken); got != tc.want {
-			t.Errorf("GOMAXPROCS %d (%d loops), yieldWoken %d, woken %d: shouldYield = %v, want %v",
-				tc.procs, loops, tc.yieldWoken, tc.woken, got, tc.want)
+	if !decide(1, 2, 1) {
+		t.Error("GOMAXPROCS 1: one wake did not yield")
+	}
+	if decide(1, 0, 5) {
+		t.Error("yieldWoken 0 yielded")
+	}
+	if !decide(64, 2, 2) {
+		t.Error("two wakes did not yield")
+	}
+
+	busy, idle := &ring{}, &ring{}
+	idle.lastPass.Store(sinceBase() - int64(time.Second))
+	trackRing(idle, true)
+	defer trackRing(idle, false)
+	// Real rings of earlier tests may still be tearing down: a check counts
+	// only if the number of loops that passed lately held still around it.
+	settled := func(check func(base int) string) {
+		t.Helper()
+		for attempt := 0; attempt < 20; attempt++ {
+			base := (&ring{}).loopsMayHoldPs() // this one and real rings that passed lately
+			msg := check(base)
+			if (&ring{}).loopsMayHoldPs() != base {
+				time.Sleep(20 * time.Millisecond)
+				continue
+			}
+			if msg != "" {
+				t.Error(msg)
+			}
+			return
 		}
+		t.Skip("SKIP: other rings kept changing state")
 	}
+	settled(func(base int) string {
+		switch {
+		case !decide(base, 2, 1):
+			return fmt.Sprintf("%d loops may hold a P at GOMAXPROCS %d: one wake did not yield", base, base)
+		case decide(base+1, 2, 1):
+			return fmt.Sprintf("an idle loop was counted: one wake yielded at GOMAXPROCS %d", base+1)
+		}
+		return ""
+	})
+	settled(func(base int) string {
+		trackRing(busy, true)
+		defer trackRing(busy, false)
+		busy.lastPass.Store(sinceBase())
+		if !decide(base+1, 2, 1) {
+			return fmt.Sprintf("a busy loop was not counted: one wake did not yield at GOMAXPROCS %d", base+1)
+		}
+		return ""
+	})
 }
 
 // At GOMAXPROCS 1 the one P is shared by the loop and every conn's
