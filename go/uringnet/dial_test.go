@@ -2,10 +2,12 @@ package uringnet
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -244,4 +246,51 @@ func TestDialFallback(t *testing.T) {
 	if !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Require with URINGNET=off: %v", err)
 	}
+}
+
+// Dials racing the close of the listener whose rings they share each land
+// on a live ring (the listener's, or a dial ring once it is gone) and work;
+// afterwards every ring is released.
+func TestDialWhileSharedListenerCloses(t *testing.T) {
+	requireUring(t)
+	addr := stdEchoServer(t)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4)) // the listener gets 2 rings
+	ln := newTestListener(t, nil)
+	const dialers, each = 8, 25
+	errs := make(chan error, dialers)
+	var conns sync.Map
+	var wg sync.WaitGroup
+	for d := 0; d < dialers; d++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				c, err := Dial("tcp", addr)
+				if err != nil {
+					errs <- err
+					return
+				}
+				conns.Store(c, true)
+				if _, err := c.Write([]byte("ping")); err != nil {
+					errs <- err
+					return
+				}
+				buf := make([]byte, 4)
+				c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping" {
+					errs <- fmt.Errorf("echo %q, %v", buf, err)
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(time.Millisecond)
+	ln.Close()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	conns.Range(func(c, _ any) bool { c.(net.Conn).Close(); return true })
+	waitFor(t, 10*time.Second, "every ring released", func() bool { return shim.LiveRings() == 0 })
 }
