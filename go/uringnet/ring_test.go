@@ -18,7 +18,7 @@ func TestYieldWhenLoopsFillProcs(t *testing.T) {
 	decide := func(gomaxprocs, yieldWoken, woken int) bool {
 		runtime.GOMAXPROCS(gomaxprocs)
 		r := &ring{cfg: settings{yieldWoken: yieldWoken}} // re-reads GOMAXPROCS on its first decision
-		trackRing(r, true) // a running loop, as the deciding one always is
+		trackRing(r, true)                                // a running loop, as the deciding one always is
 		defer trackRing(r, false)
 		return r.shouldYield(woken)
 	}
