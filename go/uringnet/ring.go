@@ -49,7 +49,7 @@ type ring struct {
 	bufsLive uint64    // pool size at the last poolGrew
 	woken    int       // waiters woken in this pass (readyWaiter)
 	sleeps   uint32    // yield decisions so far: procs is re-read every 256
-	procs    int       // GOMAXPROCS as last read (yieldAfter)
+	procs    int       // GOMAXPROCS as last read (shouldYield)
 
 	statsMu   sync.Mutex // protects stats and endpoints
 	stats     shim.Stats // copied from sr after each run
@@ -321,7 +321,7 @@ func (r *ring) readyWaiter(d *deadline, cv *sync.Cond) {
 // 0.60-0.69x std's CPU per round trip, against 0.64-0.83x.
 //
 // The loop yields only after a pass that woke at least cfg.yieldWoken (2)
-// waiters. One woken goroutine goes to the P's next slot, where a thread
+// waiters, or one when no P may be idle (shouldYield). One woken goroutine goes to the P's next slot, where a thread
 // looking for work (when a P is idle) takes it within microseconds, and
 // the hand-off then only delays the loop: yielding for every single wake
 // cost a writer of 1 MiB chunks (a wake per chunk) 15-25% of its
@@ -335,7 +335,8 @@ func (r *ring) yieldP() { runtime.Gosched() }
 // in the loop's P waits for sysmon to take that P back: 20 µs to 10 ms. At
 // GOMAXPROCS 1 (the default in a container limited to one CPU) that put
 // net/http's p999 at 20 ms against package net's 6 ms, and yielding after
-// one wake brought it to 4.6 ms at 1.15x the requests (tests/bench/README.md).
+// one wake brought it to 4.6 ms, serving 1.15x the requests it served
+// before (tests/bench/README.md: GOMAXPROCS 1).
 // Loops that have slept longer than holdWindow are not counted: an idle
 // listener's loop holds no P, and must not make a busy loop yield after
 // every single wake (yieldP says what that costs when a P is idle). Loop
