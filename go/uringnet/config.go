@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -41,6 +42,12 @@ type ListenConfig struct {
 	// KeepAlive is the keep-alive period for accepted TCP conns, as in
 	// net.ListenConfig: 0 means the default (15 s), negative disables it.
 	KeepAlive time.Duration
+
+	// Control, if not nil, is called after creating the listening socket
+	// and before binding it, as net.ListenConfig's Control is (package net
+	// makes the socket): for socket options such as SO_REUSEPORT. An error
+	// fails Listen with it.
+	Control func(network, address string, c syscall.RawConn) error
 
 	// WriteBuffer is how many bytes a conn's Writes may leave queued for
 	// the loop to send before Write blocks, as a socket's send buffer does

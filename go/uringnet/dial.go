@@ -16,10 +16,13 @@ import (
 // conns then share loops: share.go), else one of the rings all dialed
 // conns of the process share (as many as ListenConfig's default Rings).
 type Dialer struct {
-	// Timeout, LocalAddr and KeepAlive mean what they mean in net.Dialer.
+	// Timeout, LocalAddr, KeepAlive, Resolver and Control mean what they
+	// mean in net.Dialer: package net makes the connection with them.
 	Timeout   time.Duration
 	LocalAddr net.Addr
 	KeepAlive time.Duration
+	Resolver  *net.Resolver
+	Control   func(network, address string, c syscall.RawConn) error
 
 	// Require makes Dial fail when io_uring cannot be used, instead of
 	// returning a package net conn.
@@ -44,7 +47,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	default:
 		return nil, &net.OpError{Op: "dial", Net: network, Err: net.UnknownNetworkError(network)}
 	}
-	std := net.Dialer{Timeout: d.Timeout, LocalAddr: d.LocalAddr, KeepAlive: d.KeepAlive}
+	std := net.Dialer{Timeout: d.Timeout, LocalAddr: d.LocalAddr, KeepAlive: d.KeepAlive, Resolver: d.Resolver, Control: d.Control}
 	if why := Available(); why != nil {
 		if d.Require {
 			return nil, &net.OpError{Op: "dial", Net: network, Err: why}

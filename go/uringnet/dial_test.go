@@ -294,3 +294,32 @@ func TestDialWhileSharedListenerCloses(t *testing.T) {
 	conns.Range(func(c, _ any) bool { c.(net.Conn).Close(); return true })
 	waitFor(t, 10*time.Second, "every ring released", func() bool { return shim.LiveRings() == 0 })
 }
+
+// Dialer.Control and Resolver reach package net's dial: Control sees the
+// socket before connect, and its error fails Dial with it.
+func TestDialControl(t *testing.T) {
+	requireUring(t)
+	addr := stdEchoServer(t)
+	var calls int
+	d := &Dialer{Require: true, Resolver: &net.Resolver{PreferGo: true}, Control: func(network, address string, c syscall.RawConn) error {
+		calls++
+		return nil
+	}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.(*Conn); !ok {
+		t.Fatalf("Dial returned %T, want *Conn", c)
+	}
+	pingEcho(t, c)
+	c.Close()
+	if calls != 1 {
+		t.Fatalf("Control called %d times, want 1", calls)
+	}
+	refuse := errors.New("refused by Control")
+	d.Control = func(string, string, syscall.RawConn) error { return refuse }
+	if _, err := d.Dial("tcp", addr); !errors.Is(err, refuse) {
+		t.Fatalf("Dial with a failing Control: %v, want it to wrap %v", err, refuse)
+	}
+}

@@ -32,7 +32,7 @@ func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (ne
 	default:
 		return nil, &net.OpError{Op: "listen", Net: network, Err: net.UnknownNetworkError(network)}
 	}
-	std := net.ListenConfig{KeepAlive: lc.KeepAlive}
+	std := net.ListenConfig{KeepAlive: lc.KeepAlive, Control: lc.Control}
 	if why := Available(); why != nil {
 		if lc.Require {
 			return nil, &net.OpError{Op: "listen", Net: network, Err: why}

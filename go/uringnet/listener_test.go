@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -323,3 +324,65 @@ func TestConcurrentAccepts(t *testing.T) {
 		})
 	}
 }
+
+// ListenConfig.Control reaches the socket before bind, as in package net:
+// with SO_REUSEPORT two uringnet listeners share a port and both serve; an
+// error from Control fails Listen with it; the fallback listener gets
+// Control too.
+func TestListenControl(t *testing.T) {
+	requireUring(t)
+	var calls []string
+	reusePort := func(network, address string, c syscall.RawConn) error {
+		calls = append(calls, network+" "+address)
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, soReusePort, 1)
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}
+	lc := ListenConfig{Require: true, Control: reusePort}
+	a, err := lc.Listen(bg, "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := lc.Listen(bg, "tcp", a.Addr().String())
+	if err != nil {
+		t.Fatalf("second listener on %s with SO_REUSEPORT: %v", a.Addr(), err)
+	}
+	defer b.Close()
+	if len(calls) != 2 || !strings.Contains(calls[1], a.Addr().String()) {
+		t.Fatalf("Control calls %q, want two, the second for %s", calls, a.Addr())
+	}
+	go serveEcho(a)
+	go serveEcho(b)
+	for i := 0; i < 8; i++ {
+		if err := echoCheck(a.Addr().String(), 1<<10, int64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	refuse := errors.New("refused by Control")
+	_, err = (&ListenConfig{Require: true, Control: func(string, string, syscall.RawConn) error { return refuse }}).Listen(bg, "tcp", "127.0.0.1:0")
+	if !errors.Is(err, refuse) {
+		t.Fatalf("Listen with a failing Control: %v, want it to wrap %v", err, refuse)
+	}
+
+	t.Setenv(EnvVar, "off")
+	calls = nil
+	std, err := (&ListenConfig{Control: reusePort}).Listen(bg, "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	std.Close()
+	if len(calls) != 1 {
+		t.Fatalf("fallback listener: %d Control calls, want 1", len(calls))
+	}
+}
+
+// soReusePort is SO_REUSEPORT on Linux (every architecture); package
+// syscall does not name it.
+const soReusePort = 0xf
