@@ -16,13 +16,15 @@ import (
 // conns then share loops: share.go), else one of the rings all dialed
 // conns of the process share (as many as ListenConfig's default Rings).
 type Dialer struct {
-	// Timeout, LocalAddr, KeepAlive, Resolver and Control mean what they
-	// mean in net.Dialer: package net makes the connection with them.
-	Timeout   time.Duration
-	LocalAddr net.Addr
-	KeepAlive time.Duration
-	Resolver  *net.Resolver
-	Control   func(network, address string, c syscall.RawConn) error
+	// These mean what they mean in net.Dialer: package net makes the
+	// connection with them.
+	Timeout       time.Duration
+	Deadline      time.Time
+	LocalAddr     net.Addr
+	KeepAlive     time.Duration
+	FallbackDelay time.Duration
+	Resolver      *net.Resolver
+	Control       func(network, address string, c syscall.RawConn) error
 
 	// Require makes Dial fail when io_uring cannot be used, instead of
 	// returning a package net conn.
@@ -47,7 +49,8 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	default:
 		return nil, &net.OpError{Op: "dial", Net: network, Err: net.UnknownNetworkError(network)}
 	}
-	std := net.Dialer{Timeout: d.Timeout, LocalAddr: d.LocalAddr, KeepAlive: d.KeepAlive, Resolver: d.Resolver, Control: d.Control}
+	std := net.Dialer{Timeout: d.Timeout, Deadline: d.Deadline, LocalAddr: d.LocalAddr, KeepAlive: d.KeepAlive,
+		FallbackDelay: d.FallbackDelay, Resolver: d.Resolver, Control: d.Control}
 	if why := Available(); why != nil {
 		if d.Require {
 			return nil, &net.OpError{Op: "dial", Net: network, Err: why}

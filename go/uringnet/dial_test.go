@@ -295,8 +295,9 @@ func TestDialWhileSharedListenerCloses(t *testing.T) {
 	waitFor(t, 10*time.Second, "every ring released", func() bool { return shim.LiveRings() == 0 })
 }
 
-// Dialer.Control and Resolver reach package net's dial: Control sees the
-// socket before connect, and its error fails Dial with it.
+// Dialer.Control, Resolver and Deadline reach package net's dial: Control
+// sees the socket before connect, and its error fails Dial with it; a
+// Deadline in the past times the dial out.
 func TestDialControl(t *testing.T) {
 	requireUring(t)
 	addr := stdEchoServer(t)
@@ -321,5 +322,10 @@ func TestDialControl(t *testing.T) {
 	d.Control = func(string, string, syscall.RawConn) error { return refuse }
 	if _, err := d.Dial("tcp", addr); !errors.Is(err, refuse) {
 		t.Fatalf("Dial with a failing Control: %v, want it to wrap %v", err, refuse)
+	}
+	past := &Dialer{Require: true, Deadline: time.Now().Add(-time.Second)}
+	var ne net.Error
+	if _, err := past.Dial("tcp", addr); !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("Dial with a Deadline in the past: %v, want a timeout", err)
 	}
 }
