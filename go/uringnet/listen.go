@@ -43,20 +43,66 @@ func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (ne
 }
 
 // listenUring makes the socket with package net (same address parsing,
-// dual-stack and SO_REUSEADDR behaviour), takes a duplicate of its descriptor
-// for the ring, and closes net's copy.
+// dual-stack and SO_REUSEADDR behaviour) and moves it onto rings.
 func listenUring(ctx context.Context, s settings, std *net.ListenConfig, network, address string) (net.Listener, error) {
 	nl, err := std.Listen(ctx, network, address)
 	if err != nil {
 		return nil, err
 	}
-	l := &listener{network: "tcp", addr: nl.Addr(), done: make(chan struct{})}
-	l.cond.L = &l.mu
-	l.deadlines.condOf = func(*deadline) *sync.Cond { return &l.cond }
+	unlink := ""
 	if ul, ok := nl.(*net.UnixListener); ok {
 		ul.SetUnlinkOnClose(false)
+		unlink = address // removed on Close, as package net does
+	}
+	return adoptListener(s, nl, "listen", network, unlink)
+}
+
+// FileListener returns a listener on a copy of the listening socket open
+// on f, like net.FileListener (for sockets handed over by systemd's socket
+// activation or a parent process), serving its conns through io_uring. As
+// with package net, closing the listener does not affect f, and a unix
+// socket's file is not removed. When io_uring cannot be used it returns
+// net.FileListener's listener.
+func FileListener(f *os.File) (net.Listener, error) {
+	var lc ListenConfig
+	return lc.FileListener(f)
+}
+
+// FileListener is the package-level FileListener with lc's options
+// (Control and KeepAlive aside: the socket exists already).
+func (lc *ListenConfig) FileListener(f *os.File) (net.Listener, error) {
+	s, err := lc.settings()
+	if err != nil {
+		return nil, &net.OpError{Op: "file", Net: "file+net", Err: err}
+	}
+	if why := Available(); why != nil && lc.Require {
+		return nil, &net.OpError{Op: "file", Net: "file+net", Err: why}
+	}
+	nl, err := net.FileListener(f)
+	if err != nil || Available() != nil {
+		return nl, err
+	}
+	network := nl.Addr().Network()
+	if ul, ok := nl.(*net.UnixListener); ok {
+		ul.SetUnlinkOnClose(false)
+	}
+	if network != "tcp" && network != "unix" { // "unixpacket": records, not a stream
+		nl.Close()
+		return nil, &net.OpError{Op: "file", Net: "file+net", Addr: nl.Addr(),
+			Err: fmt.Errorf("uringnet: %s listeners are not supported (tcp and unix stream sockets are)", network)}
+	}
+	return adoptListener(s, nl, "file", network, "")
+}
+
+// adoptListener takes a blocking duplicate of nl's descriptor for the
+// rings, closes nl, and starts the rings. unlink is a unix socket path to
+// remove on failure and on Close. op names the call in errors.
+func adoptListener(s settings, nl net.Listener, op, network, unlink string) (net.Listener, error) {
+	l := &listener{network: "tcp", addr: nl.Addr(), unlink: unlink, done: make(chan struct{})}
+	l.cond.L = &l.mu
+	l.deadlines.condOf = func(*deadline) *sync.Cond { return &l.cond }
+	if _, ok := nl.(*net.UnixListener); ok {
 		l.network = "unix"
-		l.unlink = address
 	}
 	fd, err := dupListenerFD(nl)
 	nl.Close()
@@ -64,7 +110,7 @@ func listenUring(ctx context.Context, s settings, std *net.ListenConfig, network
 		if l.unlink != "" {
 			os.Remove(l.unlink)
 		}
-		return nil, &net.OpError{Op: "listen", Net: network, Addr: l.addr, Err: err}
+		return nil, &net.OpError{Op: op, Net: network, Addr: l.addr, Err: err}
 	}
 	l.fd = fd
 	if err := startRings(s, l); err != nil {
@@ -72,7 +118,7 @@ func listenUring(ctx context.Context, s settings, std *net.ListenConfig, network
 		if l.unlink != "" {
 			os.Remove(l.unlink)
 		}
-		return nil, &net.OpError{Op: "listen", Net: network, Addr: l.addr, Err: fmt.Errorf("io_uring setup: %w", err)}
+		return nil, &net.OpError{Op: op, Net: network, Addr: l.addr, Err: fmt.Errorf("io_uring setup: %w", err)}
 	}
 	pub := &Listener{l: l, keepAlive: s.keepAlive}
 	shareListenerRings(l, true)

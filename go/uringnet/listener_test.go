@@ -386,3 +386,88 @@ func TestListenControl(t *testing.T) {
 // soReusePort is SO_REUSEPORT on Linux (every architecture); package
 // syscall does not name it.
 const soReusePort = 0xf
+
+// FileListener serves a listening socket handed over as a file (systemd
+// socket activation, a parent process) through io_uring: TCP and unix
+// stream sockets work, the file stays usable by its owner, a unix socket's
+// path stays, other sockets and non-sockets get clear errors, and without
+// io_uring it returns package net's listener.
+func TestFileListener(t *testing.T) {
+	requireUring(t)
+	serveFrom := func(t *testing.T, network, address string) (net.Listener, *os.File) {
+		t.Helper()
+		nl, err := net.Listen(network, address)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nl.Close() })
+		f, err := nl.(interface{ File() (*os.File, error) }).File()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		ln, err := (&ListenConfig{Require: true}).FileListener(f)
+		if err != nil {
+			t.Fatalf("FileListener(%s): %v", network, err)
+		}
+		if _, ok := ln.(*Listener); !ok {
+			t.Fatalf("FileListener(%s) returned %T, want *Listener", network, ln)
+		}
+		t.Cleanup(func() { ln.Close() })
+		go serveEcho(ln)
+		return ln, f
+	}
+
+	ln, f := serveFrom(t, "tcp", "127.0.0.1:0")
+	for i := 0; i < 4; i++ {
+		if err := echoCheck(ln.Addr().String(), 32<<10, int64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ln.Close()
+	if _, err := net.FileListener(f); err != nil {
+		t.Fatalf("the file after the uringnet listener closed: %v", err)
+	}
+
+	path := filepath.Join(t.TempDir(), "f.sock")
+	uln, _ := serveFrom(t, "unix", path)
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pingEcho(t, c)
+	c.Close()
+	uln.Close()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("closing a file listener removed the socket's path: %v", err)
+	}
+
+	pk, err := net.Listen("unixpacket", filepath.Join(t.TempDir(), "p.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pk.Close()
+	pf, _ := pk.(*net.UnixListener).File()
+	defer pf.Close()
+	if _, err := FileListener(pf); err == nil || !strings.Contains(err.Error(), "unixpacket") {
+		t.Fatalf("FileListener on a unixpacket socket: %v, want an error naming it", err)
+	}
+	regular, _ := os.Open(os.Args[0])
+	defer regular.Close()
+	if _, err := FileListener(regular); err == nil {
+		t.Fatal("FileListener on a regular file succeeded")
+	}
+
+	t.Setenv(EnvVar, "off")
+	std, err := FileListener(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	std.Close()
+	if _, ok := std.(*net.TCPListener); !ok {
+		t.Fatalf("with URINGNET=off FileListener returned %T", std)
+	}
+	if _, err := (&ListenConfig{Require: true}).FileListener(f); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Require with URINGNET=off: %v", err)
+	}
+}
