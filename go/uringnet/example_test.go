@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 
 	"github.com/uringnet/uringnet/go/uringnet"
 )
@@ -95,4 +96,17 @@ func ExampleDial() {
 	msg, _ := io.ReadAll(c)
 	fmt.Println(string(msg))
 	// Output: hi from the server
+}
+
+// A socket handed over by systemd's socket activation (the first one is
+// descriptor 3, with LISTEN_FDS set), served through io_uring.
+func ExampleFileListener() {
+	if os.Getenv("LISTEN_FDS") == "" {
+		return // not started by systemd
+	}
+	ln, err := uringnet.FileListener(os.NewFile(3, "listen-fd-3"))
+	if err != nil {
+		panic(err)
+	}
+	http.Serve(ln, http.NotFoundHandler())
 }
