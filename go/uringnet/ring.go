@@ -19,9 +19,11 @@ import (
 // over with submit/returnBufs (under qmu) and wake the loop through the
 // ring's eventfd only when it sleeps in the kernel.
 //
-// Lifetime: the listener that created the ring and every conn accepted from
-// it count in live. When the last one is torn down (after its last CQE), the
-// loop frees the ring and exits.
+// Lifetime: the listener that created the ring, every conn accepted from it
+// and every dialed conn riding it (share.go) count in live; a listener's
+// extra rings are also held by it (holds). When the last one is torn down
+// (after its last CQE) and nothing holds the ring, the loop frees it and
+// exits.
 type ring struct {
 	id     uint64 // for Stats; set once at start
 	cfg    settings
