@@ -2,7 +2,9 @@ package uringnet
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -73,6 +75,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	}
 	c, err := adoptDialed(fd, kind)
 	if err != nil {
+		syscall.Close(fd) // no ring took it
 		return nil, &net.OpError{Op: "dial", Net: network, Addr: raddr, Err: err}
 	}
 	// The dup shares the socket, so the TCP_NODELAY package net set holds.
@@ -116,4 +119,34 @@ func (d *dialRingSet) adopt(s settings, fd int, network string) (*conn, error) {
 	}
 	d.rs[i] = r
 	return c, nil
+}
+
+// FileConn returns a conn on a copy of the connected socket open on f, like
+// net.FileConn (for a conn handed over by systemd's Accept=yes socket
+// activation or a parent process), served through io_uring on the rings
+// dialed conns use. Closing the conn does not affect f. TCP and unix stream
+// sockets are supported; when io_uring cannot be used it returns
+// net.FileConn's conn.
+func FileConn(f *os.File) (net.Conn, error) {
+	nc, err := net.FileConn(f)
+	if err != nil || Available() != nil {
+		return nc, err
+	}
+	network := nc.LocalAddr().Network()
+	if network != "tcp" && network != "unix" { // udp, unixgram, unixpacket: not streams
+		nc.Close()
+		return nil, &net.OpError{Op: "file", Net: "file+net", Addr: nc.LocalAddr(),
+			Err: fmt.Errorf("uringnet: %s conns are not supported (tcp and unix stream sockets are)", network)}
+	}
+	fd, err := dupFD(nc.(syscall.Conn))
+	nc.Close()
+	if err != nil {
+		return nil, &net.OpError{Op: "file", Net: "file+net", Err: err}
+	}
+	c, err := adoptDialed(fd, network)
+	if err != nil {
+		syscall.Close(fd) // no ring took it
+		return nil, &net.OpError{Op: "file", Net: "file+net", Err: err}
+	}
+	return newPublicConn(c), nil
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -327,5 +328,66 @@ func TestDialControl(t *testing.T) {
 	var ne net.Error
 	if _, err := past.Dial("tcp", addr); !errors.As(err, &ne) || !ne.Timeout() {
 		t.Fatalf("Dial with a Deadline in the past: %v, want a timeout", err)
+	}
+}
+
+// FileConn serves a connected socket handed over as a file through
+// io_uring, as net.FileConn would: the peer's bytes come through, Close
+// leaves the file open, datagram sockets are refused, and without io_uring
+// it returns package net's conn.
+func TestFileConn(t *testing.T) {
+	requireUring(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go serveEcho(ln)
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	f, err := nc.(*net.TCPConn).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	c, err := FileConn(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.(*Conn); !ok {
+		t.Fatalf("FileConn returned %T, want *Conn", c)
+	}
+	for i := 0; i < 3; i++ {
+		pingEcho(t, c)
+	}
+	c.Close()
+	if again, err := net.FileConn(f); err != nil {
+		t.Fatalf("the file after the uringnet conn closed: %v", err)
+	} else {
+		again.Close()
+	}
+
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	uf, _ := pc.(*net.UDPConn).File()
+	defer uf.Close()
+	if _, err := FileConn(uf); err == nil || !strings.Contains(err.Error(), "udp") {
+		t.Fatalf("FileConn on a UDP socket: %v, want an error naming it", err)
+	}
+
+	t.Setenv(EnvVar, "off")
+	std, err := FileConn(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	std.Close()
+	if _, ok := std.(*net.TCPConn); !ok {
+		t.Fatalf("with URINGNET=off FileConn returned %T", std)
 	}
 }
