@@ -41,7 +41,7 @@ func main() {
 	connsList := flag.String("conns", "1,100,1000,10000", "echo: connection counts")
 	sizes := flag.String("size", "64,4096", "echo: message sizes in bytes")
 	httpConns := flag.String("http", "100", "net/http hello world: connection counts (empty: none)")
-	modes := flag.String("modes", "std,uring,c", "servers to compare; uring+NAME=VALUE[+...] (or c+...) runs that server with those environment variables (engine knobs such as URINGNET_WRITEBUF=-1)")
+	modes := flag.String("modes", "std,uring,c", "servers to compare; uring+NAME=VALUE[+...] (or std+..., c+...) runs that server with those environment variables (engine knobs such as URINGNET_WRITEBUF=-1, or GOMAXPROCS=1)")
 	dur := flag.Duration("dur", 1750*time.Millisecond, "measured time per run")
 	warm := flag.Duration("warm", 250*time.Millisecond, "warm-up per run")
 	reps := flag.Int("reps", 3, "runs per point (medians are reported)")
