@@ -17,6 +17,9 @@ func TestVerdictAndExitCode(t *testing.T) {
 	if !strings.Contains(out.String(), "kernel:") || !strings.Contains(out.String(), "verdict:") {
 		t.Fatalf("report lacks kernel or verdict:\n%s", out.String())
 	}
+	if !strings.Contains(out.String(), "GOMAXPROCS:") {
+		t.Fatalf("report lacks GOMAXPROCS and the default rings:\n%s", out.String())
+	}
 	if usable && !strings.Contains(out.String(), "opcode ACCEPT:") {
 		t.Fatalf("usable io_uring but no opcode table:\n%s", out.String())
 	}

@@ -2,6 +2,7 @@ package uringnet
 
 import (
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 	"syscall"
@@ -17,12 +18,15 @@ type Report struct {
 	SetupFlags []string        // ring setup flags the engine gets
 	Features   []string        // IORING_FEAT_* of interest
 	Ops        map[string]bool // opcodes the engine uses: supported or not
+	GOMAXPROCS int             // as now
+	Rings      int             // rings a listener gets by default at this GOMAXPROCS
 }
 
 // Diagnose reports the kernel, whether io_uring is usable and why not, and
 // which features the engine will use. cmd/uringcheck prints it.
 func Diagnose() Report {
-	rep := Report{Err: Available(), Ops: map[string]bool{}}
+	procs := runtime.GOMAXPROCS(0)
+	rep := Report{Err: Available(), Ops: map[string]bool{}, GOMAXPROCS: procs, Rings: defaultRings(procs)}
 	var u syscall.Utsname
 	if syscall.Uname(&u) == nil {
 		var b strings.Builder
