@@ -65,15 +65,7 @@ func TestHTTPServerKeepAlive(t *testing.T) {
 	}
 	tr.CloseIdleConnections()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		t.Fatalf("Shutdown: %v", err)
-	}
-	if err := <-served; err != http.ErrServerClosed {
-		t.Fatalf("Serve returned %v", err)
-	}
-	waitGoroutines(t, base)
+	shutdownClean(t, srv, served, base)
 }
 
 // A request body larger than one receive buffer, echoed back.
@@ -162,6 +154,14 @@ func TestHTTPClientOnUring(t *testing.T) {
 		t.Fatalf("server saw %d requests, want %d", n, clients*perClient)
 	}
 	tr.CloseIdleConnections()
+	shutdownClean(t, srv, served, base)
+}
+
+// shutdownClean shuts srv down (Serve's result arrives on served) and
+// checks that Serve returned ErrServerClosed and no goroutine beyond base
+// is left.
+func shutdownClean(t *testing.T, srv *http.Server, served <-chan error, base int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {

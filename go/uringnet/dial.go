@@ -63,22 +63,32 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	if err != nil {
 		return nil, err
 	}
-	fd, err := dupFD(nc.(syscall.Conn))
 	raddr := nc.RemoteAddr()
-	nc.Close()
-	if err != nil {
-		return nil, &net.OpError{Op: "dial", Net: network, Addr: raddr, Err: err}
-	}
 	kind := "tcp"
 	if network == "unix" {
 		kind = "unix"
 	}
-	c, err := adoptDialed(fd, kind)
+	// The dup shares the socket, so the TCP_NODELAY package net set holds.
+	c, err := moveToRing(nc, kind)
 	if err != nil {
-		syscall.Close(fd) // no ring took it
 		return nil, &net.OpError{Op: "dial", Net: network, Addr: raddr, Err: err}
 	}
-	// The dup shares the socket, so the TCP_NODELAY package net set holds.
+	return c, nil
+}
+
+// moveToRing takes a blocking duplicate of nc's socket, closes nc, and
+// registers the duplicate on a ring as a conn of network ("tcp" or "unix").
+func moveToRing(nc net.Conn, network string) (*Conn, error) {
+	fd, err := dupFD(nc.(syscall.Conn))
+	nc.Close()
+	if err != nil {
+		return nil, err
+	}
+	c, err := adoptDialed(fd, network)
+	if err != nil {
+		syscall.Close(fd) // no ring took it
+		return nil, err
+	}
 	return newPublicConn(c), nil
 }
 
@@ -138,15 +148,9 @@ func FileConn(f *os.File) (net.Conn, error) {
 		return nil, &net.OpError{Op: "file", Net: "file+net", Addr: nc.LocalAddr(),
 			Err: fmt.Errorf("uringnet: %s conns are not supported (tcp and unix stream sockets are)", network)}
 	}
-	fd, err := dupFD(nc.(syscall.Conn))
-	nc.Close()
+	c, err := moveToRing(nc, network)
 	if err != nil {
 		return nil, &net.OpError{Op: "file", Net: "file+net", Err: err}
 	}
-	c, err := adoptDialed(fd, network)
-	if err != nil {
-		syscall.Close(fd) // no ring took it
-		return nil, &net.OpError{Op: "file", Net: "file+net", Err: err}
-	}
-	return newPublicConn(c), nil
+	return c, nil
 }

@@ -128,21 +128,35 @@ func stdEchoServer(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// dialPinged dials n conns to addr, checks that each echoes, and counts
+// them per ring.
+func dialPinged(t *testing.T, addr string, n int) ([]net.Conn, map[*ring]int) {
+	t.Helper()
+	perRing := map[*ring]int{}
+	var conns []net.Conn
+	for i := 0; i < n; i++ {
+		c, err := Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		perRing[c.(*Conn).c.r]++
+		pingEcho(t, c)
+	}
+	return conns, perRing
+}
+
 // With no listener to share, a dial ring goes away with its last conn, and
 // a later Dial starts another.
 func TestDialRingLifetime(t *testing.T) {
 	requireUring(t)
 	addr := stdEchoServer(t)
 	for round := 0; round < 3; round++ {
-		c, err := Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pingEcho(t, c)
+		conns, _ := dialPinged(t, addr, 1)
 		if shim.LiveRings() < 1 {
 			t.Fatal("a dialed conn is open and no ring is live")
 		}
-		c.Close()
+		conns[0].Close()
 		waitFor(t, 10*time.Second, "dial ring released", func() bool { return shim.LiveRings() == 0 })
 	}
 }
@@ -153,17 +167,7 @@ func TestDialRingsFollowGOMAXPROCS(t *testing.T) {
 	requireUring(t)
 	addr := stdEchoServer(t)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(6)) // 3 rings
-	rings := map[*ring]int{}
-	var conns []net.Conn
-	for i := 0; i < 6; i++ {
-		c, err := Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns = append(conns, c)
-		rings[c.(*Conn).c.r]++
-		pingEcho(t, c)
-	}
+	conns, rings := dialPinged(t, addr, 6)
 	if len(rings) != 3 {
 		t.Fatalf("6 dialed conns on %d rings, want 3", len(rings))
 	}
@@ -195,32 +199,21 @@ func TestDialSharesListenerRings(t *testing.T) {
 		}
 		return false
 	}
-	count := map[*ring]int{}
-	var conns []net.Conn
-	for i := 0; i < 4; i++ {
-		c, err := Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns = append(conns, c)
-		pingEcho(t, c)
+	conns, count := dialPinged(t, addr, 4)
+	for i, c := range conns {
 		if !onRing(c, ln.l.rings()) {
 			t.Fatalf("dialed conn %d is not on the open listener's rings", i)
 		}
 		if onRing(c, other.l.rings()) {
 			t.Fatalf("dialed conn %d is on a ring with other settings", i)
 		}
-		count[c.(*Conn).c.r]++
 	}
 	if len(count) != 2 {
 		t.Fatalf("4 dialed conns on %d of the listener's 2 rings, want both", len(count))
 	}
 	ln.Close()
-	c, err := Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pingEcho(t, c)
+	after, _ := dialPinged(t, addr, 1)
+	c := after[0]
 	if onRing(c, ln.l.rings()) || onRing(c, other.l.rings()) {
 		t.Fatal("a conn dialed after the listener closed is on a listener's ring")
 	}

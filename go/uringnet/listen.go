@@ -75,11 +75,12 @@ func (lc *ListenConfig) FileListener(f *os.File) (net.Listener, error) {
 	if err != nil {
 		return nil, &net.OpError{Op: "file", Net: "file+net", Err: err}
 	}
-	if why := Available(); why != nil && lc.Require {
+	why := Available()
+	if why != nil && lc.Require {
 		return nil, &net.OpError{Op: "file", Net: "file+net", Err: why}
 	}
 	nl, err := net.FileListener(f)
-	if err != nil || Available() != nil {
+	if err != nil || why != nil {
 		return nl, err
 	}
 	network := nl.Addr().Network()
