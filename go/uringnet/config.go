@@ -73,6 +73,8 @@ type ListenConfig struct {
 	// Require makes Listen fail when io_uring cannot be used, instead of
 	// falling back to a standard net listener.
 	Require bool
+
+	mptcp mptcpChoice // SetMultipathTCP (mptcp.go)
 }
 
 // settings are validated options with defaults filled in.

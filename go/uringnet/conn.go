@@ -181,6 +181,13 @@ func (c *conn) onRecv(r *ring, res int32, flags uint32) {
 			c.recvPaused = true
 		}
 		c.mu.Unlock()
+		if c.closeAfterFlush {
+			// Data after Close: package net's closed socket would reset.
+			c.closeAfterFlush = false
+			r.resetOnClose(c)
+			r.beginClose(&c.loopState, c.fd) // complete tears down at the last CQE
+			return
+		}
 		r.readyWaiter(&c.rdl, &c.cond)
 		if full && more && !c.recvCancelled && !c.closing {
 			// Backpressure: stop taking buffers for a conn whose reader lags.
@@ -282,18 +289,68 @@ func (c *conn) finishSend(err error) {
 	c.r.readyWaiter(&c.wdl, &c.cond)
 }
 
+// closeConn applies Close. Bytes Writes queued are sent first, as the
+// kernel sends a closed socket's buffer for package net, unless the peer
+// sent data that was never read: then package net's close(2) resets the
+// conn and drops what was not sent (Linux, after RFC 2525), and so does
+// this one, rather than keep sending for up to closeFlushTimeout to a peer
+// that may itself be blocked writing to us. Data that comes while the
+// outbox drains resets it too (onRecv), as it would a closed socket.
 func (r *ring) closeConn(c *conn) {
+	if c.closing {
+		return
+	}
 	c.mu.Lock()
+	unread := len(c.rq) > int(c.rhead)
 	flush := c.outActive && !c.discard
 	c.mu.Unlock()
-	if flush && !c.closing {
+	if unread || flush && unreadInKernel(c.fd) {
+		r.resetOnClose(c)
+		flush = false
+	}
+	if flush {
 		c.closeAfterFlush = true // onOutSend closes when the outbox is empty
+		// A direct-mode conn goes back to the ring's recv, so that data
+		// coming after Close is seen.
+		c.mu.Lock()
+		c.direct, c.recvOff = false, false
+		c.mu.Unlock()
+		r.armRecv(c)
 		r.flushOut(c)
 		return
 	}
 	if r.beginClose(&c.loopState, c.fd) {
 		r.teardownConn(c)
 	}
+}
+
+// resetOnClose makes a closing conn drop its queued bytes and, for TCP,
+// close(2) send a reset (SO_LINGER 0), as package net's close(2) does when
+// data was left unread: the peer learns that what it sent was not taken
+// (and that bytes were dropped) instead of seeing a clean end. A unix
+// socket's close(2) tells the peer by itself when its own queue is unread.
+// Loop only, before beginClose.
+func (r *ring) resetOnClose(c *conn) {
+	c.mu.Lock()
+	c.discard = true
+	c.mu.Unlock()
+	if c.unix {
+		return
+	}
+	c.fdmu.Lock()
+	c.linger = false
+	syscall.SetsockoptLinger(c.fd, syscall.SOL_SOCKET, syscall.SO_LINGER, &syscall.Linger{Onoff: 1})
+	c.fdmu.Unlock()
+}
+
+// siocinq is SIOCINQ (FIONREAD): bytes in a socket's receive queue.
+const siocinq = 0x541b
+
+// unreadInKernel reports whether the socket's receive queue holds bytes.
+func unreadInKernel(fd int) bool {
+	var n int32
+	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), siocinq, uintptr(unsafe.Pointer(&n)))
+	return errno == 0 && n > 0
 }
 
 func (r *ring) teardownConn(c *conn) {

@@ -31,6 +31,8 @@ type Dialer struct {
 	// Require makes Dial fail when io_uring cannot be used, instead of
 	// returning a package net conn.
 	Require bool
+
+	mptcp mptcpChoice // SetMultipathTCP (mptcp.go)
 }
 
 // Dial connects to address on network ("tcp", "tcp4", "tcp6" or "unix").
@@ -53,6 +55,9 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	}
 	std := net.Dialer{Timeout: d.Timeout, Deadline: d.Deadline, LocalAddr: d.LocalAddr, KeepAlive: d.KeepAlive,
 		FallbackDelay: d.FallbackDelay, Resolver: d.Resolver, Control: d.Control}
+	if d.mptcp != 0 {
+		std.SetMultipathTCP(d.mptcp > 0)
+	}
 	if why := Available(); why != nil {
 		if d.Require {
 			return nil, &net.OpError{Op: "dial", Net: network, Err: why}

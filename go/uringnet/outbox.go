@@ -22,7 +22,8 @@ import (
 //   - CloseWrite and Writes larger than writeBuf (sent from the caller's
 //     memory) wait for the outbox to drain first, so bytes stay in order.
 //   - Close sends what is queued before closing the socket, for at most
-//     closeFlushTimeout, unless SetLinger(0) asked to discard it.
+//     closeFlushTimeout, unless SetLinger(0) asked to discard it or the
+//     peer sent data that was not read (closeConn): then Close resets.
 //
 // Memory: chunks are C memory from the ring's chunkPool. The outbox owns
 // its chunks under c.mu. A chunk goes back to the pool only after the last
@@ -321,12 +322,14 @@ func (c *conn) onOutSend(r *ring, res int32) {
 }
 
 // abortFlush gives up sending what a closed conn still had queued (its
-// peer stopped reading). Loop only.
+// peer stopped reading), with a reset: a plain close would look to the
+// peer like the end of the stream, with bytes missing. Loop only.
 func (r *ring) abortFlush(c *conn) {
 	if !c.closeAfterFlush {
 		return
 	}
 	c.closeAfterFlush = false
+	r.resetOnClose(c)
 	if r.beginClose(&c.loopState, c.fd) {
 		r.teardownConn(c)
 	}

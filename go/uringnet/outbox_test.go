@@ -95,17 +95,29 @@ func TestCloseWriteAfterQueuedBytes(t *testing.T) {
 	}
 }
 
-// A closed conn whose peer never reads stops trying after closeFlushTimeout
-// and releases its socket.
+// A closed conn whose peer never reads stops trying after closeFlushTimeout,
+// releases its socket, and resets the conn: the peer must not take the
+// missing bytes for a clean end of stream.
 func TestCloseFlushGivesUp(t *testing.T) {
 	old := closeFlushTimeout
 	closeFlushTimeout = 300 * time.Millisecond
 	defer func() { closeFlushTimeout = old }()
 	ln := newTestListener(t, nil)
-	s, _ := pair(t, ln)
-	fill(t, s)
+	s, c := pair(t, ln)
+	sent := fill(t, s)
 	before := ln.Stats().Endpoints
 	s.Close()
+	expectReleased(t, ln, before)
+	got, err := readUntilError(t, c)
+	if got >= len(sent) || !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("peer read %d of %d bytes, then %v; want fewer, then ECONNRESET", got, len(sent), err)
+	}
+}
+
+// expectReleased waits until ln has fewer than before endpoints: a closed
+// conn was torn down.
+func expectReleased(t *testing.T, ln *Listener, before int) {
+	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for ln.Stats().Endpoints >= before {
 		if time.Now().After(deadline) {
@@ -113,6 +125,135 @@ func TestCloseFlushGivesUp(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// readUntilError reads c until an error and returns the bytes read and it.
+func readUntilError(t *testing.T, c net.Conn) (int, error) {
+	t.Helper()
+	var got int64
+	var err error
+	within(t, 30*time.Second, "peer reads until an error", func() {
+		got, err = io.Copy(io.Discard, c)
+		if err == nil {
+			err = io.EOF // io.Copy reports a clean end as nil
+		}
+	})
+	return int(got), err
+}
+
+// Close with data from the peer still unread resets the conn at once, queued
+// bytes or not, as package net's close(2) does (checked here on package net
+// too): the peer's Read fails with ECONNRESET instead of waiting for bytes
+// that this side will not send, or reading a clean EOF.
+func TestCloseWithUnreadDataResets(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		queued bool // bytes sit in the outbox at Close
+		std    bool
+	}{{"uring", false, false}, {"uring-queued", true, false}, {"std", false, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var s net.Conn
+			var c net.Conn
+			var ln *Listener
+			if tc.std {
+				s, c = stdPair(t)
+			} else {
+				ln = newTestListener(t, nil)
+				s, c = pair(t, ln)
+			}
+			if tc.queued {
+				fill(t, s.(*Conn))
+			}
+			if _, err := c.Write([]byte("never read")); err != nil {
+				t.Fatal(err)
+			}
+			waitUnread(t, s)
+			if ln != nil {
+				// Stats are copied after each loop pass: wait until they
+				// count this conn (the listener and it) before Close.
+				within(t, 10*time.Second, "the conn counted", func() {
+					for ln.Stats().Endpoints < 2 {
+						time.Sleep(5 * time.Millisecond)
+					}
+				})
+			}
+			s.Close()
+			if ln != nil {
+				expectReleased(t, ln, 2)
+			}
+			if _, err := readUntilError(t, c); !errors.Is(err, syscall.ECONNRESET) {
+				t.Fatalf("peer read ended with %v, want ECONNRESET", err)
+			}
+		})
+	}
+}
+
+// Data that comes while a closed conn still sends its queued bytes resets
+// it, as it would a closed socket of package net's, instead of the flush
+// waiting out closeFlushTimeout on a peer that is itself blocked writing to
+// us. (In ring mode or direct mode, by the test pass: make test runs both.)
+func TestDataDuringCloseFlushResets(t *testing.T) {
+	old := closeFlushTimeout
+	closeFlushTimeout = 5 * time.Minute // the reset must come from the data
+	defer func() { closeFlushTimeout = old }()
+	ln := newTestListener(t, nil)
+	s, c := pair(t, ln)
+	sent := fill(t, s)
+	before := ln.Stats().Endpoints
+	s.Close()
+	if _, err := c.Write([]byte("after close")); err != nil {
+		t.Fatal(err)
+	}
+	expectReleased(t, ln, before)
+	got, err := readUntilError(t, c)
+	if got >= len(sent) || !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("peer read %d of %d bytes, then %v; want fewer, then ECONNRESET", got, len(sent), err)
+	}
+}
+
+// stdPair returns a connected (server, client) pair of package net's conns.
+func stdPair(t *testing.T) (net.Conn, net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(); c.Close() })
+	return s, c
+}
+
+// waitUnread waits until bytes from the peer wait unread on s: in the
+// socket's receive queue, or (a *Conn on the ring) in its received buffers.
+func waitUnread(t *testing.T, s net.Conn) {
+	t.Helper()
+	within(t, 10*time.Second, "the peer's bytes arriving", func() {
+		for {
+			if pc, ok := s.(*Conn); ok {
+				pc.c.mu.Lock()
+				held := len(pc.c.rq) > int(pc.c.rhead)
+				pc.c.mu.Unlock()
+				if held {
+					return
+				}
+			}
+			queued := false
+			rc, _ := s.(syscall.Conn).SyscallConn()
+			rc.Control(func(fd uintptr) { queued = unreadInKernel(int(fd)) })
+			if queued {
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	})
 }
 
 // SetLinger(0) drops queued bytes: Close resets the conn at once.
