@@ -93,6 +93,9 @@ func TestAcceptFDExhaustion(t *testing.T) {
 	if !errors.As(err, &ne) {
 		t.Fatal("not a net.Error")
 	}
+	if !ne.Temporary() { // deprecated, but net/http's Serve still backs off and retries on it
+		t.Fatalf("Accept's %v is not Temporary: net/http's Serve would return instead of retrying", err)
+	}
 	for _, f := range hogs {
 		f.Close()
 	}
