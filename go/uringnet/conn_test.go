@@ -52,6 +52,54 @@ func TestAddrs(t *testing.T) {
 	}
 }
 
+// A conn's addresses, and those in its errors, are the ones it was
+// accepted or dialed with, also after the peer reset it (getpeername then
+// fails) and after Close, as package net's are.
+func TestAddrsSurvivePeerReset(t *testing.T) {
+	ln := newTestListener(t, nil)
+	accepted, client := pair(t, ln)
+	stdLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdLn.Close()
+	dialed, err := Dial("tcp", stdLn.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dialed.Close()
+	peer, err := stdLn.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		c    net.Conn // ours
+		peer net.Conn // package net's, reset by the test
+	}{{"accepted", accepted, client}, {"dialed", dialed, peer}} {
+		t.Run(tc.name, func(t *testing.T) {
+			local, remote := tc.peer.RemoteAddr().String(), tc.peer.LocalAddr().String()
+			tc.peer.(*net.TCPConn).SetLinger(0)
+			tc.peer.Close()
+			var err error
+			within(t, 10*time.Second, "read after reset", func() { _, err = tc.c.Read(make([]byte, 10)) })
+			var oe *net.OpError
+			if !errors.As(err, &oe) || oe.Addr == nil || oe.Addr.String() != remote || oe.Source.String() != local {
+				t.Fatalf("read after reset: %v; want an OpError from %s to %s", err, local, remote)
+			}
+			for _, when := range []string{"after reset", "after Close"} {
+				if got := tc.c.RemoteAddr().String(); got != remote {
+					t.Fatalf("RemoteAddr %s = %s, want %s", when, got, remote)
+				}
+				if got := tc.c.LocalAddr().String(); got != local {
+					t.Fatalf("LocalAddr %s = %s, want %s", when, got, local)
+				}
+				tc.c.Close()
+			}
+		})
+	}
+}
+
 func TestPartialReads(t *testing.T) {
 	ln := newTestListener(t, nil)
 	s, c := pair(t, ln)

@@ -83,7 +83,10 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 
 // moveToRing takes a blocking duplicate of nc's socket, closes nc, and
 // registers the duplicate on a ring as a conn of network ("tcp" or "unix").
+// The conn keeps nc's addresses: looked up later, the peer's would be
+// gone once the peer resets the conn.
 func moveToRing(nc net.Conn, network string) (*Conn, error) {
+	laddr, raddr := nc.LocalAddr(), nc.RemoteAddr()
 	fd, err := dupFD(nc.(syscall.Conn))
 	nc.Close()
 	if err != nil {
@@ -93,6 +96,11 @@ func moveToRing(nc net.Conn, network string) (*Conn, error) {
 	if err != nil {
 		syscall.Close(fd) // no ring took it
 		return nil, err
+	}
+	if laddr != nil {
+		c.fdmu.Lock()
+		c.laddr, c.raddr = laddr, raddr
+		c.fdmu.Unlock()
 	}
 	return newPublicConn(c), nil
 }
