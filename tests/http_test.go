@@ -36,33 +36,21 @@ func TestHTTPServerKeepAlive(t *testing.T) {
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	url := "http://" + ln.Addr().String()
 	const clients, perClient = 50, 200
-	var wg sync.WaitGroup
-	errs := make(chan error, clients)
-	for c := 0; c < clients; c++ {
-		wg.Add(1)
-		go func(c int) {
-			defer wg.Done()
-			for i := 0; i < perClient; i++ {
-				n := fmt.Sprint(c*perClient + i)
-				resp, err := client.Get(url + "/?n=" + n)
-				if err != nil {
-					errs <- err
-					return
-				}
-				body, err := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if err != nil || string(body) != "hello "+n {
-					errs <- fmt.Errorf("request %s: body %q, %v", n, body, err)
-					return
-				}
+	eachClient(t, clients, func(c int) error {
+		for i := 0; i < perClient; i++ {
+			n := fmt.Sprint(c*perClient + i)
+			resp, err := client.Get(url + "/?n=" + n)
+			if err != nil {
+				return err
 			}
-		}(c)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || string(body) != "hello "+n {
+				return fmt.Errorf("request %s: body %q, %v", n, body, err)
+			}
+		}
+		return nil
+	})
 	tr.CloseIdleConnections()
 
 	shutdownClean(t, srv, served, base)
@@ -121,27 +109,42 @@ func TestHTTPClientOnUring(t *testing.T) {
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	url := "http://" + ln.Addr().String() + "/"
 	const clients, perClient = 20, 40
+	eachClient(t, clients, func(c int) error {
+		rng := rand.New(rand.NewSource(int64(c)))
+		for i := 0; i < perClient; i++ {
+			body := make([]byte, rng.Intn(160<<10))
+			rng.Read(body)
+			resp, err := client.Post(url, "application/octet-stream", bytes.NewReader(body))
+			if err != nil {
+				return fmt.Errorf("client %d request %d: %w", c, i, err)
+			}
+			got, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || !bytes.Equal(got, body) {
+				return fmt.Errorf("client %d request %d: %d bytes back of %d, %v", c, i, len(got), len(body), err)
+			}
+		}
+		return nil
+	})
+	if n := reqs.Load(); n != clients*perClient {
+		t.Fatalf("server saw %d requests, want %d", n, clients*perClient)
+	}
+	tr.CloseIdleConnections()
+	shutdownClean(t, srv, served, base)
+}
+
+// eachClient runs client(c) for c from 0 to n-1, each on a goroutine of
+// its own, and fails the test with the errors they return.
+func eachClient(t *testing.T, n int, client func(c int) error) {
+	t.Helper()
 	var wg sync.WaitGroup
-	errs := make(chan error, clients)
-	for c := 0; c < clients; c++ {
+	errs := make(chan error, n)
+	for c := 0; c < n; c++ {
 		wg.Add(1)
 		go func(c int) {
 			defer wg.Done()
-			rng := rand.New(rand.NewSource(int64(c)))
-			for i := 0; i < perClient; i++ {
-				body := make([]byte, rng.Intn(160<<10))
-				rng.Read(body)
-				resp, err := client.Post(url, "application/octet-stream", bytes.NewReader(body))
-				if err != nil {
-					errs <- fmt.Errorf("client %d request %d: %w", c, i, err)
-					return
-				}
-				got, err := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if err != nil || !bytes.Equal(got, body) {
-					errs <- fmt.Errorf("client %d request %d: %d bytes back of %d, %v", c, i, len(got), len(body), err)
-					return
-				}
+			if err := client(c); err != nil {
+				errs <- err
 			}
 		}(c)
 	}
@@ -150,11 +153,6 @@ func TestHTTPClientOnUring(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if n := reqs.Load(); n != clients*perClient {
-		t.Fatalf("server saw %d requests, want %d", n, clients*perClient)
-	}
-	tr.CloseIdleConnections()
-	shutdownClean(t, srv, served, base)
 }
 
 // shutdownClean shuts srv down (Serve's result arrives on served) and

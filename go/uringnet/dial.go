@@ -55,9 +55,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	}
 	std := net.Dialer{Timeout: d.Timeout, Deadline: d.Deadline, LocalAddr: d.LocalAddr, KeepAlive: d.KeepAlive,
 		FallbackDelay: d.FallbackDelay, Resolver: d.Resolver, Control: d.Control}
-	if d.mptcp != 0 {
-		std.SetMultipathTCP(d.mptcp > 0)
-	}
+	d.mptcp.applyTo(std.SetMultipathTCP)
 	if why := Available(); why != nil {
 		if d.Require {
 			return nil, &net.OpError{Op: "dial", Net: network, Err: why}

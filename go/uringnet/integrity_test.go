@@ -40,14 +40,20 @@ func serveEcho(ln net.Listener) {
 	}
 }
 
-// echoCheck sends size random bytes in random chunks while reading the echo
-// in random chunks, and compares checksums.
+// echoCheck dials addr and checks an echo of size bytes on it (echoCheckConn).
 func echoCheck(addr string, size int, seed int64) error {
 	c, err := net.DialTimeout("tcp", addr, 30*time.Second)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	return echoCheckConn(c, size, seed)
+}
+
+// echoCheckConn sends size random bytes in random chunks on c, a conn to an
+// echo server, while reading the echo in random chunks, and compares
+// checksums.
+func echoCheckConn(c net.Conn, size int, seed int64) error {
 	c.SetDeadline(time.Now().Add(120 * time.Second))
 	rng := rand.New(rand.NewSource(seed))
 	payload := make([]byte, size)

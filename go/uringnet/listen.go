@@ -33,9 +33,7 @@ func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (ne
 		return nil, &net.OpError{Op: "listen", Net: network, Err: net.UnknownNetworkError(network)}
 	}
 	std := net.ListenConfig{KeepAlive: lc.KeepAlive, Control: lc.Control}
-	if lc.mptcp != 0 {
-		std.SetMultipathTCP(lc.mptcp > 0)
-	}
+	lc.mptcp.applyTo(std.SetMultipathTCP)
 	if why := Available(); why != nil {
 		if lc.Require {
 			return nil, &net.OpError{Op: "listen", Net: network, Err: why}

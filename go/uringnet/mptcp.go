@@ -22,6 +22,21 @@ func (m mptcpChoice) set(use bool) mptcpChoice {
 	return -1
 }
 
+// or is the choice, or def (package net's default) when none was made.
+func (m mptcpChoice) or(def func() bool) bool {
+	if m != 0 {
+		return m > 0
+	}
+	return def()
+}
+
+// applyTo passes a choice made on to package net's SetMultipathTCP.
+func (m mptcpChoice) applyTo(setMultipathTCP func(bool)) {
+	if m != 0 {
+		setMultipathTCP(m > 0)
+	}
+}
+
 // SetMultipathTCP directs Listen to use, or not use, MPTCP where the system
 // supports it, as net.ListenConfig's SetMultipathTCP does; it overrides the
 // default and GODEBUG=multipathtcp.
@@ -29,13 +44,7 @@ func (lc *ListenConfig) SetMultipathTCP(use bool) { lc.mptcp = lc.mptcp.set(use)
 
 // MultipathTCP reports whether Listen will try MPTCP, as
 // net.ListenConfig's MultipathTCP does.
-func (lc *ListenConfig) MultipathTCP() bool {
-	if lc.mptcp != 0 {
-		return lc.mptcp > 0
-	}
-	var std net.ListenConfig
-	return std.MultipathTCP()
-}
+func (lc *ListenConfig) MultipathTCP() bool { return lc.mptcp.or(new(net.ListenConfig).MultipathTCP) }
 
 // SetMultipathTCP directs Dial to use, or not use, MPTCP where the system
 // and the peer support it, as net.Dialer's SetMultipathTCP does.
@@ -43,13 +52,7 @@ func (d *Dialer) SetMultipathTCP(use bool) { d.mptcp = d.mptcp.set(use) }
 
 // MultipathTCP reports whether Dial will try MPTCP, as net.Dialer's
 // MultipathTCP does.
-func (d *Dialer) MultipathTCP() bool {
-	if d.mptcp != 0 {
-		return d.mptcp > 0
-	}
-	var std net.Dialer
-	return std.MultipathTCP()
-}
+func (d *Dialer) MultipathTCP() bool { return d.mptcp.or(new(net.Dialer).MultipathTCP) }
 
 const (
 	solMPTCP  = 0x11c // SOL_MPTCP

@@ -1,9 +1,7 @@
 package uringnet
 
 import (
-	"bytes"
 	"io"
-	"math/rand"
 	"net"
 	"syscall"
 	"testing"
@@ -89,7 +87,9 @@ func TestMultipathTCP(t *testing.T) {
 					t.Fatalf("dialed conn: MultipathTCP() = %v, %v; want %v", got, err, tc.mptcp)
 				}
 			}
-			echoMiB(t, c)
+			if err := echoCheckConn(c, 1<<20, 1); err != nil {
+				t.Fatal(err)
+			}
 		})
 	}
 
@@ -97,23 +97,6 @@ func TestMultipathTCP(t *testing.T) {
 	off.SetMultipathTCP(false)
 	if off.MultipathTCP() {
 		t.Fatal("ListenConfig.MultipathTCP true after SetMultipathTCP(false)")
-	}
-}
-
-// echoMiB writes 1 MiB of random bytes to an echo conn while reading them
-// back, and checks them.
-func echoMiB(t *testing.T, c net.Conn) {
-	t.Helper()
-	want := make([]byte, 1<<20)
-	rand.New(rand.NewSource(1)).Read(want)
-	go c.Write(want)
-	got := make([]byte, len(want))
-	c.SetReadDeadline(time.Now().Add(20 * time.Second))
-	if _, err := io.ReadFull(c, got); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatal("echoed bytes differ")
 	}
 }
 

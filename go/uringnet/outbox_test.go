@@ -99,31 +99,38 @@ func TestCloseWriteAfterQueuedBytes(t *testing.T) {
 // releases its socket, and resets the conn: the peer must not take the
 // missing bytes for a clean end of stream.
 func TestCloseFlushGivesUp(t *testing.T) {
-	old := closeFlushTimeout
-	closeFlushTimeout = 300 * time.Millisecond
-	defer func() { closeFlushTimeout = old }()
+	setCloseFlushTimeout(t, 300*time.Millisecond)
 	ln := newTestListener(t, nil)
 	s, c := pair(t, ln)
 	sent := fill(t, s)
 	before := ln.Stats().Endpoints
 	s.Close()
 	expectReleased(t, ln, before)
-	got, err := readUntilError(t, c)
-	if got >= len(sent) || !errors.Is(err, syscall.ECONNRESET) {
-		t.Fatalf("peer read %d of %d bytes, then %v; want fewer, then ECONNRESET", got, len(sent), err)
-	}
+	expectPeerReset(t, c, sent)
+}
+
+// setCloseFlushTimeout sets closeFlushTimeout for the rest of the test.
+func setCloseFlushTimeout(t *testing.T, d time.Duration) {
+	old := closeFlushTimeout
+	closeFlushTimeout = d
+	t.Cleanup(func() { closeFlushTimeout = old })
 }
 
 // expectReleased waits until ln has fewer than before endpoints: a closed
 // conn was torn down.
 func expectReleased(t *testing.T, ln *Listener, before int) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for ln.Stats().Endpoints >= before {
-		if time.Now().After(deadline) {
-			t.Fatalf("conn still registered %v after Close (endpoints %d)", 15*time.Second, ln.Stats().Endpoints)
-		}
-		time.Sleep(20 * time.Millisecond)
+	waitFor(t, 15*time.Second, "the closed conn torn down", func() bool { return ln.Stats().Endpoints < before })
+}
+
+// expectPeerReset reads c until an error and checks that the conn was reset
+// before all of sent arrived: queued bytes were dropped, and the peer was
+// told so.
+func expectPeerReset(t *testing.T, c net.Conn, sent []byte) {
+	t.Helper()
+	got, err := readUntilError(t, c)
+	if got >= len(sent) || !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("peer read %d of %d bytes, then %v; want fewer, then ECONNRESET", got, len(sent), err)
 	}
 }
 
@@ -171,11 +178,7 @@ func TestCloseWithUnreadDataResets(t *testing.T) {
 			if ln != nil {
 				// Stats are copied after each loop pass: wait until they
 				// count this conn (the listener and it) before Close.
-				within(t, 10*time.Second, "the conn counted", func() {
-					for ln.Stats().Endpoints < 2 {
-						time.Sleep(5 * time.Millisecond)
-					}
-				})
+				waitFor(t, 10*time.Second, "the conn counted", func() bool { return ln.Stats().Endpoints >= 2 })
 			}
 			s.Close()
 			if ln != nil {
@@ -193,9 +196,7 @@ func TestCloseWithUnreadDataResets(t *testing.T) {
 // waiting out closeFlushTimeout on a peer that is itself blocked writing to
 // us. (In ring mode or direct mode, by the test pass: make test runs both.)
 func TestDataDuringCloseFlushResets(t *testing.T) {
-	old := closeFlushTimeout
-	closeFlushTimeout = 5 * time.Minute // the reset must come from the data
-	defer func() { closeFlushTimeout = old }()
+	setCloseFlushTimeout(t, 5*time.Minute) // the reset must come from the data
 	ln := newTestListener(t, nil)
 	s, c := pair(t, ln)
 	sent := fill(t, s)
@@ -205,10 +206,7 @@ func TestDataDuringCloseFlushResets(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectReleased(t, ln, before)
-	got, err := readUntilError(t, c)
-	if got >= len(sent) || !errors.Is(err, syscall.ECONNRESET) {
-		t.Fatalf("peer read %d of %d bytes, then %v; want fewer, then ECONNRESET", got, len(sent), err)
-	}
+	expectPeerReset(t, c, sent)
 }
 
 // stdPair returns a connected (server, client) pair of package net's conns.
@@ -235,24 +233,19 @@ func stdPair(t *testing.T) (net.Conn, net.Conn) {
 // socket's receive queue, or (a *Conn on the ring) in its received buffers.
 func waitUnread(t *testing.T, s net.Conn) {
 	t.Helper()
-	within(t, 10*time.Second, "the peer's bytes arriving", func() {
-		for {
-			if pc, ok := s.(*Conn); ok {
-				pc.c.mu.Lock()
-				held := len(pc.c.rq) > int(pc.c.rhead)
-				pc.c.mu.Unlock()
-				if held {
-					return
-				}
+	waitFor(t, 10*time.Second, "the peer's bytes arriving", func() bool {
+		if pc, ok := s.(*Conn); ok {
+			pc.c.mu.Lock()
+			held := len(pc.c.rq) > int(pc.c.rhead)
+			pc.c.mu.Unlock()
+			if held {
+				return true
 			}
-			queued := false
-			rc, _ := s.(syscall.Conn).SyscallConn()
-			rc.Control(func(fd uintptr) { queued = unreadInKernel(int(fd)) })
-			if queued {
-				return
-			}
-			time.Sleep(5 * time.Millisecond)
 		}
+		queued := false
+		rc, _ := s.(syscall.Conn).SyscallConn()
+		rc.Control(func(fd uintptr) { queued = unreadInKernel(int(fd)) })
+		return queued
 	})
 }
 
