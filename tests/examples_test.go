@@ -77,7 +77,9 @@ func echoOnce(t *testing.T, addr, msg string) {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
-	io.WriteString(c, msg)
+	// Written while the echo is read: a message larger than the socket
+	// buffers on the way (net.ipv4.tcp_wmem/rmem) would block otherwise.
+	go io.WriteString(c, msg)
 	buf := make([]byte, len(msg))
 	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != msg {
 		t.Fatalf("echo via %s: %q %v", addr, buf, err)

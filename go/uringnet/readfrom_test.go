@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -61,6 +62,20 @@ func TestReadFromLimitedAndOtherReaders(t *testing.T) {
 	path, data := tempFile(t, 300<<10)
 	f, _ := os.Open(path)
 	defer f.Close()
+	want := append(append([]byte{}, data[:100<<10]...), "tail"...)
+	// The peer reads as the bytes come: with small socket buffers
+	// (net.ipv4.tcp_wmem), 100 KiB would not fit in them and the outbox.
+	got := make(chan error, 1)
+	go func() {
+		b := make([]byte, len(want))
+		c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		if n, err := io.ReadFull(c, b); err != nil {
+			got <- fmt.Errorf("peer got %d bytes: %v", n, err)
+		} else if !bytes.Equal(b, want) {
+			got <- errors.New("peer got other bytes")
+		}
+		close(got)
+	}()
 	lr := &io.LimitedReader{R: f, N: 100 << 10}
 	n, err := s.ReadFrom(lr)
 	if err != nil || n != 100<<10 || lr.N != 0 {
@@ -70,11 +85,8 @@ func TestReadFromLimitedAndOtherReaders(t *testing.T) {
 	if err != nil || n != 4 {
 		t.Fatalf("strings.Reader: %d %v", n, err)
 	}
-	want := append(append([]byte{}, data[:100<<10]...), "tail"...)
-	got := make([]byte, len(want))
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, want) {
-		t.Fatalf("peer got %d bytes, %v", len(got), err)
+	if err := <-got; err != nil {
+		t.Fatal(err)
 	}
 }
 
