@@ -250,9 +250,13 @@ func TestDialWhileSharedListenerCloses(t *testing.T) {
 	addr := stdEchoServer(t)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4)) // the listener gets 2 rings
 	ln := newTestListener(t, nil)
-	const dialers, each = 8, 25
+	// A conn costs five descriptors: its own, its direct reader's dup, the
+	// echo server's and the two of the pipe its io.Copy splices through.
+	const dialers = 8
+	each := connsThatFit(t, dialers*25, 5) / dialers
 	errs := make(chan error, dialers)
 	var conns sync.Map
+	defer conns.Range(func(c, _ any) bool { c.(net.Conn).Close(); return true }) // after a Fatal
 	var wg sync.WaitGroup
 	for d := 0; d < dialers; d++ {
 		wg.Add(1)

@@ -30,6 +30,10 @@ func scale(fast, long int) int {
 func serveEcho(ln net.Listener) {
 	for {
 		c, err := ln.Accept()
+		if ne, ok := err.(net.Error); ok && ne.Temporary() {
+			time.Sleep(5 * time.Millisecond) // out of descriptors: as net/http's Serve
+			continue
+		}
 		if err != nil {
 			return
 		}
@@ -107,7 +111,9 @@ func runIntegrity(t *testing.T, cfg *ListenConfig, conns int) {
 	var bytesOK atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, conns)
-	sem := make(chan struct{}, 1000)
+	// Conns at a time: each costs the client's descriptor, the server's
+	// and its direct reader's dup.
+	sem := make(chan struct{}, connsThatFit(t, 1000, 3))
 	for i := 0; i < conns; i++ {
 		wg.Add(1)
 		go func(i int) {

@@ -183,6 +183,26 @@ func openFDs(t testing.TB) int {
 	return len(ents)
 }
 
+// connsThatFit returns want, or fewer when RLIMIT_NOFILE leaves no room
+// for want conns of perConn descriptors each beside those open now; it
+// skips the test when fewer than 16 would fit.
+func connsThatFit(t testing.TB, want, perConn int) int {
+	t.Helper()
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return want
+	}
+	room := (int(lim.Cur) - openFDs(t) - 64) / perConn
+	if room >= want {
+		return want
+	}
+	if room < 16 {
+		t.Skipf("SKIP: RLIMIT_NOFILE %d leaves room for %d conns", lim.Cur, max(room, 0))
+	}
+	t.Logf("%d conns instead of %d (RLIMIT_NOFILE %d)", room, want, lim.Cur)
+	return room
+}
+
 // waitFor polls cond until it holds or d passes.
 func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
