@@ -9,6 +9,7 @@ import (
 	"math/rand"
 	"net"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -45,8 +46,8 @@ func serveEcho(ln net.Listener) {
 }
 
 // echoCheck dials addr and checks an echo of size bytes on it (echoCheckConn).
-func echoCheck(addr string, size int, seed int64) error {
-	c, err := net.DialTimeout("tcp", addr, 30*time.Second)
+func echoCheck(addr net.Addr, size int, seed int64) error {
+	c, err := net.DialTimeout(addr.Network(), addr.String(), 30*time.Second)
 	if err != nil {
 		return err
 	}
@@ -105,8 +106,7 @@ func echoCheckConn(c net.Conn, size int, seed int64) error {
 // logSize draws a size from 1 B to 1 MiB, uniform in log scale.
 func logSize(rng *rand.Rand) int { return int(math.Exp(rng.Float64() * math.Log(1<<20))) }
 
-func runIntegrity(t *testing.T, cfg *ListenConfig, conns int) {
-	ln := newTestListener(t, cfg)
+func runIntegrity(t *testing.T, ln *Listener, conns int) {
 	go serveEcho(ln)
 	var bytesOK atomic.Int64
 	var wg sync.WaitGroup
@@ -121,7 +121,7 @@ func runIntegrity(t *testing.T, cfg *ListenConfig, conns int) {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			size := max(1, logSize(rand.New(rand.NewSource(int64(i)))))
-			if err := echoCheck(ln.Addr().String(), size, int64(i)); err != nil {
+			if err := echoCheck(ln.Addr(), size, int64(i)); err != nil {
 				errs <- fmt.Errorf("conn %d: %w", i, err)
 				return
 			}
@@ -139,15 +139,37 @@ func runIntegrity(t *testing.T, cfg *ListenConfig, conns int) {
 }
 
 func TestIntegrityEcho(t *testing.T) {
-	runIntegrity(t, nil, scale(300, 1000))
+	runIntegrity(t, newTestListener(t, nil), scale(300, 1000))
+}
+
+// The same over unix sockets and IPv6, whose sockets differ from IPv4's
+// in buffer sizes and options (SO_LINGER, SIOCINQ: Close).
+func TestIntegrityUnixAndTCP6(t *testing.T) {
+	requireUring(t)
+	for _, tc := range []struct{ network, addr string }{
+		{"unix", filepath.Join(t.TempDir(), "echo.sock")},
+		{"tcp6", "[::1]:0"},
+	} {
+		t.Run(tc.network, func(t *testing.T) {
+			ln, err := (&ListenConfig{Require: true}).Listen(bg, tc.network, tc.addr)
+			if err != nil && tc.network == "tcp6" {
+				t.Skipf("SKIP: no IPv6 loopback: %v", err)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { ln.Close() })
+			runIntegrity(t, ln.(*Listener), scale(200, 1000))
+		})
+	}
 }
 
 // A pool of 8 buffers for hundreds of conns: recv hits -ENOBUFS constantly.
 func TestIntegrityTinyBufferPool(t *testing.T) {
-	runIntegrity(t, &ListenConfig{BufferCount: 8, BufferSize: 512}, scale(100, 1000))
+	runIntegrity(t, newTestListener(t, &ListenConfig{BufferCount: 8, BufferSize: 512}), scale(100, 1000))
 }
 
 // An 8-entry SQ (64-entry CQ): completions overflow the CQ under load.
 func TestIntegrityTinyRing(t *testing.T) {
-	runIntegrity(t, &ListenConfig{RingEntries: 8}, scale(200, 1000))
+	runIntegrity(t, newTestListener(t, &ListenConfig{RingEntries: 8}), scale(200, 1000))
 }

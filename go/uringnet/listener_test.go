@@ -226,7 +226,7 @@ func TestListenerRings(t *testing.T) {
 	go serveEcho(ln)
 	var conns []net.Conn
 	for i := 0; i < 9; i++ {
-		if err := echoCheck(ln.Addr().String(), 100<<10, int64(i)); err != nil {
+		if err := echoCheck(ln.Addr(), 100<<10, int64(i)); err != nil {
 			t.Fatal(err)
 		}
 		c, err := net.Dial("tcp", ln.Addr().String())
@@ -279,7 +279,7 @@ func TestDefaultRings(t *testing.T) {
 	}
 	go serveEcho(ln)
 	for i := 0; i < 6; i++ {
-		if err := echoCheck(ln.Addr().String(), 10<<10, int64(i)); err != nil {
+		if err := echoCheck(ln.Addr(), 10<<10, int64(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -380,7 +380,7 @@ func TestListenControl(t *testing.T) {
 	go serveEcho(a)
 	go serveEcho(b)
 	for i := 0; i < 8; i++ {
-		if err := echoCheck(a.Addr().String(), 1<<10, int64(i)); err != nil {
+		if err := echoCheck(a.Addr(), 1<<10, int64(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -440,7 +440,7 @@ func TestFileListener(t *testing.T) {
 
 	ln, f := serveFrom(t, "tcp", "127.0.0.1:0")
 	for i := 0; i < 4; i++ {
-		if err := echoCheck(ln.Addr().String(), 32<<10, int64(i)); err != nil {
+		if err := echoCheck(ln.Addr(), 32<<10, int64(i)); err != nil {
 			t.Fatal(err)
 		}
 	}

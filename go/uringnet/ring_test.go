@@ -94,7 +94,7 @@ func TestEchoAtGOMAXPROCS1(t *testing.T) {
 			within(t, 60*time.Second, "50 conns echoing at GOMAXPROCS 1", func() {
 				errs := make(chan error, 50)
 				for i := 0; i < 50; i++ {
-					go func(i int) { errs <- echoCheck(ln.Addr().String(), 64<<10, int64(i)) }(i)
+					go func(i int) { errs <- echoCheck(ln.Addr(), 64<<10, int64(i)) }(i)
 				}
 				for i := 0; i < 50; i++ {
 					if err := <-errs; err != nil {
