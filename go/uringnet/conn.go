@@ -85,7 +85,21 @@ type conn struct {
 	noDirect       bool   // no direct reader could be made (no descriptor): stay on the ring
 	readWin        uint16 // the last activity window a Read counted c in; under rmu (direct.go)
 
-	laddr, raddr net.Addr // set once, lazily, under fdmu (Conn.addrs)
+	// Set before the conn is handed out (lookupAddrs, or package net's
+	// for dialed conns), never changed after: read without a lock.
+	laddr, raddr net.Addr
+}
+
+// lookupAddrs sets c's addresses from its socket, before c is handed out.
+func (c *conn) lookupAddrs() {
+	var lsa, rsa syscall.Sockaddr
+	c.fdmu.RLock()
+	if c.fd >= 0 {
+		lsa, _ = syscall.Getsockname(c.fd)
+		rsa, _ = syscall.Getpeername(c.fd)
+	}
+	c.fdmu.RUnlock()
+	c.laddr, c.raddr = sockaddrToAddr(c.network(), lsa), sockaddrToAddr(c.network(), rsa)
 }
 
 // network is the conn's network for addresses and errors.

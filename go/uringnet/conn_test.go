@@ -309,6 +309,41 @@ func TestOpsAfterClose(t *testing.T) {
 	checkOpError(t, s.CloseWrite(), "close", net.ErrClosed)
 }
 
+// Socket calls (SetNoDelay, CloseWrite, SyscallConn's Control) racing
+// Close: one that finds the conn closed builds its error, with the
+// addresses, while the loop waits to close the descriptor. Building it
+// under the descriptor's read lock took that lock twice, and with the
+// loop's write lock waiting in between, deadlocked: the loop stopped for
+// every conn of the ring.
+func TestSocketCallsRacingClose(t *testing.T) {
+	ln := newTestListener(t, nil)
+	within(t, 60*time.Second, "socket calls racing Close", func() {
+		for i := 0; i < 500; i++ {
+			s, c := pair(t, ln)
+			done := make(chan error, 1)
+			go func() {
+				for {
+					err := s.SetNoDelay(true)
+					if errors.Is(err, net.ErrClosed) {
+						done <- err
+						return
+					}
+				}
+			}()
+			s.Close()
+			checkOpError(t, <-done, "set", net.ErrClosed)
+			c.Close()
+		}
+	})
+	go serveEcho(ln)
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	pingEcho(t, c) // the ring still serves
+}
+
 func TestConcurrentReadWriteClose(t *testing.T) {
 	ln := newTestListener(t, nil)
 	for iter := 0; iter < 20; iter++ {

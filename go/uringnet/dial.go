@@ -96,9 +96,9 @@ func moveToRing(nc net.Conn, network string) (*Conn, error) {
 		return nil, err
 	}
 	if laddr != nil {
-		c.fdmu.Lock()
 		c.laddr, c.raddr = laddr, raddr
-		c.fdmu.Unlock()
+	} else {
+		c.lookupAddrs()
 	}
 	return newPublicConn(c), nil
 }

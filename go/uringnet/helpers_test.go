@@ -60,7 +60,7 @@ func pair(t testing.TB, ln *Listener) (*Conn, net.Conn) {
 		c, err := ln.AcceptUring()
 		ch <- res{c, err}
 	}()
-	cl, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
+	cl, err := net.DialTimeout(ln.Addr().Network(), ln.Addr().String(), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -215,12 +215,12 @@ func (ln *Listener) AcceptUring() (*Conn, error) {
 	if err != nil {
 		return nil, wrapErr("accept", ln.l.network, nil, ln.l.addr, err)
 	}
-	pub := newPublicConn(c)
 	// The addresses now, not on first use: once the peer resets the conn
 	// getpeername fails, and its address would be missing from RemoteAddr
 	// and from the errors that report the reset (package net has it from
 	// accept itself; the multishot accept returns none).
-	pub.addrs()
+	c.lookupAddrs()
+	pub := newPublicConn(c)
 	if !c.unix {
 		// As package net does for accepted TCP conns.
 		pub.SetNoDelay(true)

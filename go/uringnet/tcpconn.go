@@ -22,27 +22,10 @@ func newPublicConn(c *conn) *Conn {
 	return pub
 }
 
-// addrs returns the conn's addresses, looking them up on first use.
-func (pc *Conn) addrs() (laddr, raddr net.Addr) {
-	c := pc.c
-	c.fdmu.RLock()
-	laddr, raddr = c.laddr, c.raddr
-	c.fdmu.RUnlock()
-	if laddr != nil {
-		return laddr, raddr
-	}
-	c.fdmu.Lock()
-	defer c.fdmu.Unlock()
-	if c.laddr == nil {
-		var lsa, rsa syscall.Sockaddr
-		if c.fd >= 0 {
-			lsa, _ = syscall.Getsockname(c.fd)
-			rsa, _ = syscall.Getpeername(c.fd)
-		}
-		c.laddr, c.raddr = sockaddrToAddr(c.network(), lsa), sockaddrToAddr(c.network(), rsa)
-	}
-	return c.laddr, c.raddr
-}
+// addrs returns the conn's addresses: set before the conn was handed out
+// and never changed, so read without a lock. (A lock here would be taken
+// again by errors built while withFD holds fdmu.)
+func (pc *Conn) addrs() (laddr, raddr net.Addr) { return pc.c.laddr, pc.c.raddr }
 
 // LocalAddr returns the local address.
 func (pc *Conn) LocalAddr() net.Addr { laddr, _ := pc.addrs(); return laddr }
@@ -82,7 +65,6 @@ func (pc *Conn) Write(p []byte) (int, error) {
 // descriptor is closed.
 func (pc *Conn) Close() error {
 	runtime.SetFinalizer(pc, nil)
-	pc.addrs() // resolve addresses while the fd is still open, for later errors
 	return pc.err("close", pc.c.close())
 }
 
@@ -129,15 +111,17 @@ func (pc *Conn) isClosed() bool {
 	return pc.c.closed
 }
 
-// withFD runs fn on the descriptor unless the conn is closed.
+// withFD runs fn on the descriptor unless the conn is closed. fdmu is
+// read-locked only around fn: the loop waits for it to close fd.
 func (pc *Conn) withFD(op string, fn func(fd int) error) error {
 	c := pc.c
+	err := net.ErrClosed
 	c.fdmu.RLock()
-	defer c.fdmu.RUnlock()
-	if c.fd < 0 || pc.isClosed() {
-		return pc.err(op, net.ErrClosed)
+	if c.fd >= 0 && !pc.isClosed() {
+		err = fn(c.fd)
 	}
-	return pc.err(op, fn(c.fd))
+	c.fdmu.RUnlock()
+	return pc.err(op, err)
 }
 
 func sockErr(call string, err error) error {
