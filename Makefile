@@ -72,7 +72,7 @@ demo: deps
 
 # Long variants of the reliability suite (minutes) and a fuzzing run.
 stress: deps
-	URINGNET_STRESS=1 $(GO) test -count=1 -timeout 60m -v -run 'Integrity|Duplex|Churn|CloseRaces' ./go/uringnet/
+	URINGNET_STRESS=1 $(GO) test -count=1 -timeout 60m -v -run 'Integrity|Duplex|Churn|CloseRaces|ConnOpsRandomized' ./go/uringnet/
 	$(GO) test -run XXX -fuzz FuzzConnOps -fuzztime 5000x ./go/uringnet/
 
 # Echo servers uring, std and c side by side (cmd/uringbench, load from the

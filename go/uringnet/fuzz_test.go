@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math/rand"
 	"net"
 	"os"
 	"sync"
@@ -25,69 +26,98 @@ func FuzzConnOps(f *testing.F) {
 	f.Add([]byte{0, 200, 4, 0, 1, 50, 4, 2, 1, 255, 6})
 	f.Add([]byte{2, 255, 2, 255, 5, 3, 255, 3, 255, 7})
 	f.Add([]byte{0, 1, 6, 1, 1, 0, 2})
-	f.Fuzz(func(t *testing.T, prog []byte) {
-		requireUring(t)
-		fuzzLn.once.Do(func() {
-			var ln net.Listener
-			ln, fuzzLn.err = (&ListenConfig{Require: true, BufferCount: 16, BufferSize: 512}).Listen(bg, "tcp", "127.0.0.1:0")
-			if fuzzLn.err == nil {
-				fuzzLn.ln = ln.(*Listener)
-			}
-		})
-		if fuzzLn.err != nil {
-			t.Fatal(fuzzLn.err)
-		}
-		s, c := pair(t, fuzzLn.ln)
-		var sent, got []byte   // client -> server
-		var sSent, cGot []byte // server -> client
-		serverClosed, wroteClosed := false, false
-		buf := make([]byte, 4096)
-		within(t, 30*time.Second, "fuzzed op sequence", func() {
-			// At most 40 ops, so one input takes at most ~2 s of deadlines.
-			for i := 0; i+1 < len(prog) && i < 80; i += 2 {
-				op, arg := prog[i]%8, int(prog[i+1])*16+1
-				switch op {
-				case 0: // client writes
-					p := bytes.Repeat([]byte{byte(len(sent))}, arg)
-					if _, err := c.Write(p); err == nil {
-						sent = append(sent, p...)
-					}
-				case 1: // server reads, bounded by a short deadline
-					s.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
-					n, err := s.Read(buf[:min(arg, len(buf))])
-					got = append(got, buf[:n]...)
-					checkFuzzErr(t, err, "read", serverClosed)
-				case 2: // server writes, bounded by a deadline
-					s.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
-					p := bytes.Repeat([]byte{byte(len(sSent))}, arg)
-					n, err := s.Write(p)
-					sSent = append(sSent, p[:n]...)
-					checkFuzzErr(t, err, "write", serverClosed || wroteClosed)
-				case 3: // client reads what is there
-					c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
-					n, _ := c.Read(buf[:min(arg, len(buf))])
-					cGot = append(cGot, buf[:n]...)
-				case 4: // deadline games
-					s.SetDeadline(time.Now().Add(time.Duration(arg-128) * time.Millisecond))
-				case 5:
-					if s.CloseWrite() == nil {
-						wroteClosed = true
-					}
-				case 6:
-					s.Close()
-					serverClosed = true
-				case 7:
-					s.SetDeadline(time.Time{})
+	f.Fuzz(runConnOps)
+}
+
+// TestConnOpsRandomized runs random FuzzConnOps inputs one after another in
+// one process, on the one listener. A fuzz worker that takes over 10 s on
+// an input is killed with its output discarded ("fuzzing process hung or
+// terminated unexpectedly"), and the input alone may not hang again, since
+// the ring's state carries over between inputs; here a hang ends in
+// within's goroutine dump. It found a deadlock the fuzzer reported only as
+// that (TestSocketCallsRacingClose).
+func TestConnOpsRandomized(t *testing.T) {
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	n := scale(100, 5000)
+	for i := 0; i < n; i++ {
+		prog := make([]byte, rng.Intn(82))
+		rng.Read(prog)
+		func() {
+			defer func() {
+				if t.Failed() {
+					t.Logf("failed on input %d: %q", i, prog)
 				}
-			}
-		})
-		if !bytes.HasPrefix(sent, got) {
-			t.Fatalf("server read bytes the client did not send in that order")
-		}
-		if !bytes.HasPrefix(sSent, cGot) {
-			t.Fatalf("client read bytes the server did not send in that order")
+			}()
+			runConnOps(t, prog)
+		}()
+	}
+}
+
+// runConnOps runs one input: pairs of (op, argument) bytes.
+func runConnOps(t *testing.T, prog []byte) {
+	requireUring(t)
+	fuzzLn.once.Do(func() {
+		var ln net.Listener
+		ln, fuzzLn.err = (&ListenConfig{Require: true, BufferCount: 16, BufferSize: 512}).Listen(bg, "tcp", "127.0.0.1:0")
+		if fuzzLn.err == nil {
+			fuzzLn.ln = ln.(*Listener)
 		}
 	})
+	if fuzzLn.err != nil {
+		t.Fatal(fuzzLn.err)
+	}
+	s, c := pair(t, fuzzLn.ln)
+	defer s.Close() // now, not at the end of a test that runs many inputs
+	defer c.Close()
+	var sent, got []byte   // client -> server
+	var sSent, cGot []byte // server -> client
+	serverClosed, wroteClosed := false, false
+	buf := make([]byte, 4096)
+	within(t, 30*time.Second, "fuzzed op sequence", func() {
+		// At most 40 ops, so one input takes at most ~2 s of deadlines.
+		for i := 0; i+1 < len(prog) && i < 80; i += 2 {
+			op, arg := prog[i]%8, int(prog[i+1])*16+1
+			switch op {
+			case 0: // client writes
+				p := bytes.Repeat([]byte{byte(len(sent))}, arg)
+				if _, err := c.Write(p); err == nil {
+					sent = append(sent, p...)
+				}
+			case 1: // server reads, bounded by a short deadline
+				s.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+				n, err := s.Read(buf[:min(arg, len(buf))])
+				got = append(got, buf[:n]...)
+				checkFuzzErr(t, err, "read", serverClosed)
+			case 2: // server writes, bounded by a deadline
+				s.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+				p := bytes.Repeat([]byte{byte(len(sSent))}, arg)
+				n, err := s.Write(p)
+				sSent = append(sSent, p[:n]...)
+				checkFuzzErr(t, err, "write", serverClosed || wroteClosed)
+			case 3: // client reads what is there
+				c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+				n, _ := c.Read(buf[:min(arg, len(buf))])
+				cGot = append(cGot, buf[:n]...)
+			case 4: // deadline games
+				s.SetDeadline(time.Now().Add(time.Duration(arg-128) * time.Millisecond))
+			case 5:
+				if s.CloseWrite() == nil {
+					wroteClosed = true
+				}
+			case 6:
+				s.Close()
+				serverClosed = true
+			case 7:
+				s.SetDeadline(time.Time{})
+			}
+		}
+	})
+	if !bytes.HasPrefix(sent, got) {
+		t.Fatalf("server read bytes the client did not send in that order")
+	}
+	if !bytes.HasPrefix(sSent, cGot) {
+		t.Fatalf("client read bytes the server did not send in that order")
+	}
 }
 
 func checkFuzzErr(t *testing.T, err error, op string, closed bool) {
