@@ -26,7 +26,7 @@ func FuzzConnOps(f *testing.F) {
 	f.Add([]byte{0, 200, 4, 0, 1, 50, 4, 2, 1, 255, 6})
 	f.Add([]byte{2, 255, 2, 255, 5, 3, 255, 3, 255, 7})
 	f.Add([]byte{0, 1, 6, 1, 1, 0, 2})
-	f.Fuzz(runConnOps)
+	f.Fuzz(func(t *testing.T, prog []byte) { runConnOps(t, fuzzListener(t), prog) })
 }
 
 // TestConnOpsRandomized runs random FuzzConnOps inputs one after another in
@@ -37,6 +37,8 @@ func FuzzConnOps(f *testing.F) {
 // within's goroutine dump. It found a deadlock the fuzzer reported only as
 // that (TestSocketCallsRacingClose).
 func TestConnOpsRandomized(t *testing.T) {
+	cfg := connOpsConfig
+	ln := newTestListener(t, &cfg)
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
 	n := scale(100, 5000)
 	for i := 0; i < n; i++ {
@@ -48,17 +50,23 @@ func TestConnOpsRandomized(t *testing.T) {
 					t.Logf("failed on input %d: %q", i, prog)
 				}
 			}()
-			runConnOps(t, prog)
+			runConnOps(t, ln, prog)
 		}()
 	}
 }
 
-// runConnOps runs one input: pairs of (op, argument) bytes.
-func runConnOps(t *testing.T, prog []byte) {
+// connOpsConfig is the listener the inputs run on: a small buffer pool,
+// so that recv runs out of buffers.
+var connOpsConfig = ListenConfig{Require: true, BufferCount: 16, BufferSize: 512}
+
+// fuzzListener is one listener for all of a fuzz worker's inputs, never
+// closed: a worker runs inputs until it is stopped.
+func fuzzListener(t *testing.T) *Listener {
 	requireUring(t)
 	fuzzLn.once.Do(func() {
 		var ln net.Listener
-		ln, fuzzLn.err = (&ListenConfig{Require: true, BufferCount: 16, BufferSize: 512}).Listen(bg, "tcp", "127.0.0.1:0")
+		cfg := connOpsConfig
+		ln, fuzzLn.err = cfg.Listen(bg, "tcp", "127.0.0.1:0")
 		if fuzzLn.err == nil {
 			fuzzLn.ln = ln.(*Listener)
 		}
@@ -66,7 +74,13 @@ func runConnOps(t *testing.T, prog []byte) {
 	if fuzzLn.err != nil {
 		t.Fatal(fuzzLn.err)
 	}
-	s, c := pair(t, fuzzLn.ln)
+	return fuzzLn.ln
+}
+
+// runConnOps runs one input on a conn accepted from ln: pairs of (op,
+// argument) bytes.
+func runConnOps(t *testing.T, ln *Listener, prog []byte) {
+	s, c := pair(t, ln)
 	defer s.Close() // now, not at the end of a test that runs many inputs
 	defer c.Close()
 	var sent, got []byte   // client -> server
