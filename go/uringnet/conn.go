@@ -41,13 +41,12 @@ type conn struct {
 	wmu sync.Mutex
 	pin runtime.Pinner // under wmu: pins the chunk of the send in flight
 
-	fdmu   sync.RWMutex
-	fd     int  // -1 once closed by the loop
-	linger bool // under fdmu
-	unix   bool // set once: a unix socket, else TCP
+	fdmu sync.RWMutex
+	fd   int // -1 once closed (closeFDLocked)
 	// wclosed: CloseWrite was called. Atomic, so that Write checks it
 	// without taking mu.
 	wclosed atomic.Bool
+	unix    bool // set once: a unix socket, else TCP
 
 	mu       sync.Mutex
 	cond     sync.Cond // L is &mu: blocked Reads and Writes park on it (wakeup.go)
@@ -73,17 +72,18 @@ type conn struct {
 	// The flags below and readWin sit together, and outBytes beside sendN,
 	// so that they fill whole words: conn stays within the 416-byte size
 	// class (TestConnSize).
-	recvPaused     bool   // rq hit its cap; Read re-arms recv when it drains
-	closed         bool   // Close was called
-	sendDone       bool   // the current Write's send has finished
-	outActive      bool   // the loop owns a non-empty outbox (a flush request or a send is pending)
-	outWait        bool   // a writer waits for the outbox to shrink
-	shutAfterFlush bool   // CloseWrite came with bytes queued: shut down once they are sent
-	discard        bool   // SetLinger(0): Close drops queued bytes
-	direct         bool   // Read uses recv(2) and the netpoller, not the ring (direct.go)
-	recvOff        bool   // direct, and the ring's recv has ended: Read may recv(2)
-	noDirect       bool   // no direct reader could be made (no descriptor): stay on the ring
-	readWin        uint16 // the last activity window a Read counted c in; under rmu (direct.go)
+	recvPaused     bool        // rq hit its cap; Read re-arms recv when it drains
+	closed         bool        // Close was called
+	sendDone       bool        // the current Write's send has finished
+	outActive      bool        // the loop owns a non-empty outbox (a flush request or a send is pending)
+	outWait        bool        // a writer waits for the outbox to shrink
+	shutAfterFlush bool        // CloseWrite came with bytes queued: shut down once they are sent
+	discard        bool        // SetLinger(0): Close drops queued bytes
+	direct         bool        // Read uses recv(2) and the netpoller, not the ring (direct.go)
+	recvOff        bool        // direct, and the ring's recv has ended: Read may recv(2)
+	noDirect       bool        // no direct reader could be made (no descriptor): stay on the ring
+	readWin        uint16      // the last activity window a Read counted c in; under rmu (direct.go)
+	linger         atomic.Bool // SetLinger set a positive linger: close(2) may block; here to fill the word
 
 	// Set before the conn is handed out (lookupAddrs, or package net's
 	// for dialed conns), never changed after: read without a lock.
@@ -351,10 +351,10 @@ func (r *ring) resetOnClose(c *conn) {
 	if c.unix {
 		return
 	}
-	c.fdmu.Lock()
-	c.linger = false
+	// No lock: fd stays open until teardownConn, which runs after this
+	// on the loop.
+	c.linger.Store(false)
 	syscall.SetsockoptLinger(c.fd, syscall.SOL_SOCKET, syscall.SO_LINGER, &syscall.Linger{Onoff: 1})
-	c.fdmu.Unlock()
 }
 
 // siocinq is SIOCINQ (FIONREAD): bytes in a socket's receive queue.
@@ -367,17 +367,32 @@ func unreadInKernel(fd int) bool {
 	return errno == 0 && n > 0
 }
 
-func (r *ring) teardownConn(c *conn) {
-	r.unregister(c.slot)
-	c.slot = 0
-	c.fdmu.Lock()
-	fd, linger := c.fd, c.linger
+// closeFDLocked closes c's descriptor and unlocks fdmu, held for writing.
+// Socket calls after it find fd -1.
+func (c *conn) closeFDLocked() {
+	fd := c.fd
 	c.fd = -1
 	c.fdmu.Unlock()
-	if linger {
+	if c.linger.Load() {
 		go syscall.Close(fd) // SO_LINGER may block close(2): keep it off the loop
 	} else {
 		syscall.Close(fd)
+	}
+}
+
+func (r *ring) teardownConn(c *conn) {
+	r.unregister(c.slot)
+	c.slot = 0
+	// The loop does not wait for a socket call holding the descriptor (a
+	// SyscallConn Control function runs user code under fdmu): a goroutine
+	// closes it once that returns.
+	if c.fdmu.TryLock() {
+		c.closeFDLocked()
+	} else {
+		go func() {
+			c.fdmu.Lock()
+			c.closeFDLocked()
+		}()
 	}
 	c.mu.Lock()
 	for _, b := range c.rq[c.rhead:] {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -150,6 +151,44 @@ func TestServeFileOverUring(t *testing.T) {
 	if err != nil || !bytes.Equal(b, data) {
 		t.Fatalf("ServeFile: %d bytes, %v", len(b), err)
 	}
+}
+
+// A Control function that runs long holds its conn's descriptor, not the
+// ring: the conn closed meanwhile has its descriptor closed once the
+// function returns, and the ring's other conns are served in between.
+func TestSlowControlDoesNotStallRing(t *testing.T) {
+	readsOnRing(t) // the other conn's echo goes through the loop
+	ln := newTestListener(t, &ListenConfig{Rings: 1})
+	s, _ := pair(t, ln)
+	other, c := pair(t, ln)
+	go io.Copy(other, other)
+	rc, err := s.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	inControl, release := make(chan struct{}), make(chan struct{})
+	var releaseOnce sync.Once
+	releaseControl := func() { releaseOnce.Do(func() { close(release) }) }
+	defer releaseControl() // also when the test fails first
+	controlErr := make(chan error, 1)
+	go func() {
+		controlErr <- rc.Control(func(uintptr) { close(inControl); <-release })
+	}()
+	<-inControl
+	s.Close()
+	pingEcho(t, c) // the loop tore s down meanwhile, or waits to
+	if s.c.fd < 0 {
+		t.Fatal("descriptor closed while Control ran")
+	}
+	releaseControl()
+	if err := <-controlErr; err != nil {
+		t.Fatalf("Control: %v", err)
+	}
+	waitFor(t, 10*time.Second, "descriptor closed after Control", func() bool {
+		s.c.fdmu.RLock()
+		defer s.c.fdmu.RUnlock()
+		return s.c.fd < 0
+	})
 }
 
 func TestSyscallConnAndFile(t *testing.T) {

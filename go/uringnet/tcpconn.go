@@ -200,7 +200,7 @@ func (pc *Conn) SetLinger(sec int) error {
 		if err := syscall.SetsockoptLinger(fd, syscall.SOL_SOCKET, syscall.SO_LINGER, &l); err != nil {
 			return sockErr("setsockopt", err)
 		}
-		pc.c.linger = sec > 0 // a positive linger can block close(2)
+		pc.c.linger.Store(sec > 0) // a positive linger can block close(2)
 		pc.c.mu.Lock()
 		pc.c.discard = sec == 0 // Close drops queued bytes and resets
 		pc.c.mu.Unlock()
