@@ -29,13 +29,13 @@ func FuzzConnOps(f *testing.F) {
 	f.Fuzz(func(t *testing.T, prog []byte) { runConnOps(t, fuzzListener(t), prog) })
 }
 
-// TestConnOpsRandomized runs random FuzzConnOps inputs one after another in
-// one process, on the one listener. A fuzz worker that takes over 10 s on
-// an input is killed with its output discarded ("fuzzing process hung or
-// terminated unexpectedly"), and the input alone may not hang again, since
-// the ring's state carries over between inputs; here a hang ends in
-// within's goroutine dump. It found a deadlock the fuzzer reported only as
-// that (TestSocketCallsRacingClose).
+// TestConnOpsRandomized runs random FuzzConnOps inputs one after another
+// in one process, on one listener of their own. A fuzz worker that takes
+// over 10 s on an input is killed with its output discarded ("fuzzing
+// process hung or terminated unexpectedly"), and the input alone may not
+// hang again, since the ring's state carries over between inputs; here a
+// hang ends in within's goroutine dump. It found a deadlock the fuzzer
+// reported only as that (TestSocketCallsRacingClose).
 func TestConnOpsRandomized(t *testing.T) {
 	cfg := connOpsConfig
 	ln := newTestListener(t, &cfg)

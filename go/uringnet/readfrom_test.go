@@ -177,6 +177,9 @@ func TestSlowControlDoesNotStallRing(t *testing.T) {
 	<-inControl
 	s.Close()
 	pingEcho(t, c) // the loop tore s down meanwhile, or waits to
+	// Read without fdmu: a goroutine waiting to close fd may hold the
+	// write lock's place, and a new read lock would queue behind it. Its
+	// write comes after Control returns (release, then RUnlock).
 	if s.c.fd < 0 {
 		t.Fatal("descriptor closed while Control ran")
 	}

@@ -23,8 +23,8 @@ func newPublicConn(c *conn) *Conn {
 }
 
 // addrs returns the conn's addresses: set before the conn was handed out
-// and never changed, so read without a lock. (A lock here would be taken
-// again by errors built while withFD holds fdmu.)
+// and never changed, so read without a lock (fdmu here would be taken a
+// second time by a SyscallConn Control function that asks for them).
 func (pc *Conn) addrs() (laddr, raddr net.Addr) { return pc.c.laddr, pc.c.raddr }
 
 // LocalAddr returns the local address.
@@ -112,7 +112,8 @@ func (pc *Conn) isClosed() bool {
 }
 
 // withFD runs fn on the descriptor unless the conn is closed. fdmu is
-// read-locked only around fn: the loop waits for it to close fd.
+// read-locked only around fn, which holds fd open: a closed conn's fd is
+// closed once fn returns (teardownConn).
 func (pc *Conn) withFD(op string, fn func(fd int) error) error {
 	c := pc.c
 	err := net.ErrClosed
