@@ -17,9 +17,9 @@ import (
 //
 // Locking: rmu serializes Read calls and wmu serializes Write calls, so
 // concurrent Writes never interleave their bytes. mu protects the state the
-// loop shares with callers (the fields after it). fdmu guards the descriptor
-// for direct syscalls (sockopts, shutdown) and the addresses: the loop
-// closes fd under fdmu.
+// loop shares with callers (the fields after it). Direct system calls on
+// the descriptor (send(2), sockopts, shutdown) hold a reference in fdr: the
+// loop shuts fdr at teardown, and the last reference closes fd (fdref.go).
 // Loop-owned fields are touched only by the ring's loop goroutine.
 type conn struct {
 	r *ring
@@ -41,8 +41,8 @@ type conn struct {
 	wmu sync.Mutex
 	pin runtime.Pinner // under wmu: pins the chunk of the send in flight
 
-	fdmu sync.RWMutex
-	fd   int // -1 once closed (closeFDLocked)
+	fdr fdRef
+	fd  int // never changed; closed by whoever ends fdr (closeFD)
 	// wclosed: CloseWrite was called. Atomic, so that Write checks it
 	// without taking mu.
 	wclosed atomic.Bool
@@ -93,12 +93,11 @@ type conn struct {
 // lookupAddrs sets c's addresses from its socket, before c is handed out.
 func (c *conn) lookupAddrs() {
 	var lsa, rsa syscall.Sockaddr
-	c.fdmu.RLock()
-	if c.fd >= 0 {
+	if c.fdr.acquire() {
 		lsa, _ = syscall.Getsockname(c.fd)
 		rsa, _ = syscall.Getpeername(c.fd)
+		c.releaseFD()
 	}
-	c.fdmu.RUnlock()
 	c.laddr, c.raddr = sockaddrToAddr(c.network(), lsa), sockaddrToAddr(c.network(), rsa)
 }
 
@@ -367,16 +366,21 @@ func unreadInKernel(fd int) bool {
 	return errno == 0 && n > 0
 }
 
-// closeFDLocked closes c's descriptor and unlocks fdmu, held for writing.
-// Socket calls after it find fd -1.
-func (c *conn) closeFDLocked() {
-	fd := c.fd
-	c.fd = -1
-	c.fdmu.Unlock()
+// releaseFD drops a reference taken with c.fdr.acquire, closing the
+// descriptor when it was the last after teardown.
+func (c *conn) releaseFD() {
+	if c.fdr.release() {
+		c.closeFD()
+	}
+}
+
+// closeFD closes c's descriptor. The call that ended c.fdr makes it: the
+// loop's teardown, or the last socket call holding fd after it.
+func (c *conn) closeFD() {
 	if c.linger.Load() {
-		go syscall.Close(fd) // SO_LINGER may block close(2): keep it off the loop
+		go syscall.Close(c.fd) // SO_LINGER may block close(2): keep it off the loop and the caller
 	} else {
-		syscall.Close(fd)
+		syscall.Close(c.fd)
 	}
 }
 
@@ -384,15 +388,10 @@ func (r *ring) teardownConn(c *conn) {
 	r.unregister(c.slot)
 	c.slot = 0
 	// The loop does not wait for a socket call holding the descriptor (a
-	// SyscallConn Control function runs user code under fdmu): a goroutine
-	// closes it once that returns.
-	if c.fdmu.TryLock() {
-		c.closeFDLocked()
-	} else {
-		go func() {
-			c.fdmu.Lock()
-			c.closeFDLocked()
-		}()
+	// SyscallConn Control function may run user code): that call closes
+	// it when it returns.
+	if c.fdr.shut() {
+		c.closeFD()
 	}
 	c.mu.Lock()
 	for _, b := range c.rq[c.rhead:] {

@@ -248,11 +248,10 @@ func (c *conn) close() error {
 // trySend does one non-blocking send(2). It returns how much the kernel
 // took; EAGAIN is not an error (the ring takes over), others are.
 func (c *conn) trySend(p []byte) (int, error) {
-	c.fdmu.RLock()
-	defer c.fdmu.RUnlock()
-	if c.fd < 0 {
+	if !c.fdr.acquire() {
 		return 0, net.ErrClosed
 	}
+	defer c.releaseFD()
 	for {
 		n, _, errno := syscall.Syscall6(syscall.SYS_SENDTO, uintptr(c.fd),
 			uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)),

@@ -311,10 +311,10 @@ func TestOpsAfterClose(t *testing.T) {
 
 // Socket calls (SetNoDelay, CloseWrite, SyscallConn's Control) racing
 // Close: one that finds the conn closed builds its error, with the
-// addresses, while the loop waits to close the descriptor. Building it
-// under the descriptor's read lock took that lock twice, and with the
-// loop's write lock waiting in between, deadlocked: the loop stopped for
-// every conn of the ring.
+// addresses, while the loop tears the conn down. When the descriptor had a
+// read-write lock, building it under the read lock took that lock twice,
+// and with the loop's write lock waiting in between, deadlocked: the loop
+// stopped for every conn of the ring.
 func TestSocketCallsRacingClose(t *testing.T) {
 	ln := newTestListener(t, nil)
 	within(t, 60*time.Second, "socket calls racing Close", func() {
@@ -572,18 +572,14 @@ func TestSockopts(t *testing.T) {
 	}
 	var nodelay int
 	rc := s.c
-	rc.fdmu.RLock()
 	nodelay, err := syscall.GetsockoptInt(rc.fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY)
-	rc.fdmu.RUnlock()
 	if err != nil || nodelay != 0 {
 		t.Fatalf("TCP_NODELAY = %d, %v after SetNoDelay(false)", nodelay, err)
 	}
 	// Linux doubles the size asked for (socket(7)).
 	for opt, name := range map[int]string{syscall.SO_RCVBUF: "SO_RCVBUF", syscall.SO_SNDBUF: "SO_SNDBUF"} {
-		rc.fdmu.RLock()
-		v, err := syscall.GetsockoptInt(rc.fd, syscall.SOL_SOCKET, opt)
-		rc.fdmu.RUnlock()
-		if err != nil || v != 128<<10 {
+			v, err := syscall.GetsockoptInt(rc.fd, syscall.SOL_SOCKET, opt)
+			if err != nil || v != 128<<10 {
 			t.Errorf("%s = %d, %v after setting 64 KiB; want 128 KiB", name, v, err)
 		}
 	}
@@ -596,9 +592,7 @@ func TestSockopts(t *testing.T) {
 func TestNoDelayDefault(t *testing.T) {
 	ln := newTestListener(t, nil)
 	s, _ := pair(t, ln)
-	s.c.fdmu.RLock()
 	v, err := syscall.GetsockoptInt(s.c.fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY)
-	s.c.fdmu.RUnlock()
 	if err != nil || v == 0 {
 		t.Fatalf("TCP_NODELAY = %d, %v; want on by default", v, err)
 	}

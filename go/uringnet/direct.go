@@ -165,12 +165,13 @@ func (dr *directReader) read(p []byte) (int, error) {
 // went back to the ring; a later Read may come back).
 func (c *conn) readDirect(dr *directReader, p []byte) (n int, err error, done bool) {
 	if dr == nil {
-		// Under fdmu: the loop cannot close fd (and a new file cannot
-		// take its number) before the dup. Once closed, fd is -1 and the
-		// dup fails with EBADF.
-		c.fdmu.RLock()
-		dr, err = newDirectReader(c.fd)
-		c.fdmu.RUnlock()
+		// Holding a reference: fd cannot be closed (and a new file cannot
+		// take its number) before the dup.
+		err = net.ErrClosed
+		if c.fdr.acquire() {
+			dr, err = newDirectReader(c.fd)
+			c.releaseFD()
+		}
 		if err != nil {
 			c.leaveDirect(true) // for good: trying on every Read would flap
 			return 0, nil, false

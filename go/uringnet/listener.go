@@ -17,11 +17,12 @@ import (
 type listener struct {
 	r       *ring   // the ring that accepts; set by that ring's loop at registration
 	extra   []*ring // more rings its conns are spread over, held until Close; set before r starts
-	fd      int
-	network string // "tcp" or "unix"
+	fd      int     // never changed; closed by whoever ends fdr (closeFD)
+	fdr     fdRef   // references held by withFD (fdref.go); the loop shuts it at teardown
+	network string  // "tcp" or "unix"
 	addr    net.Addr
 	unlink  string        // unix socket path removed on Close
-	done    chan struct{} // closed once the fd is closed and queued conns are gone
+	done    chan struct{} // closed once queued conns are gone and the fd is closed
 
 	// Loop-owned: loopState (slot, inflight, closing) and the fields up to mu.
 	loopState
@@ -163,15 +164,32 @@ func (l *listener) accept() (*conn, error) {
 }
 
 // withFD runs fn with the listening descriptor, or returns net.ErrClosed.
-// The loop closes fd only after close has set closed under mu, so holding
-// mu keeps it open.
+// fn holds a reference, not mu: the loop goes on accepting meanwhile, and
+// fn may call the listener's methods. Close waits for fn to return.
 func (l *listener) withFD(fn func(fd int) error) error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
+	closed := l.closed
+	l.mu.Unlock()
+	if closed || !l.fdr.acquire() {
 		return net.ErrClosed
 	}
+	defer l.releaseFD() // also when fn, user code, panics
 	return fn(l.fd)
+}
+
+// releaseFD drops withFD's reference, closing the descriptor when it was
+// the last after teardown.
+func (l *listener) releaseFD() {
+	if l.fdr.release() {
+		l.closeFD()
+	}
+}
+
+// closeFD closes the listening descriptor and ends close's wait. The call
+// that ended l.fdr makes it: teardownListener, or the last withFD after it.
+func (l *listener) closeFD() {
+	syscall.Close(l.fd)
+	close(l.done)
 }
 
 func (l *listener) close() error {
@@ -199,7 +217,6 @@ func (r *ring) closeListener(l *listener) {
 func (r *ring) teardownListener(l *listener) {
 	r.unregister(l.slot)
 	l.slot = 0
-	syscall.Close(l.fd)
 	l.mu.Lock()
 	q := l.q
 	l.q = nil
@@ -215,5 +232,7 @@ func (r *ring) teardownListener(l *listener) {
 	for _, other := range l.extra {
 		other.submit(request{kind: reqRelease})
 	}
-	close(l.done)
+	if l.fdr.shut() {
+		l.closeFD()
+	}
 }

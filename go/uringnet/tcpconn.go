@@ -23,8 +23,7 @@ func newPublicConn(c *conn) *Conn {
 }
 
 // addrs returns the conn's addresses: set before the conn was handed out
-// and never changed, so read without a lock (fdmu here would be taken a
-// second time by a SyscallConn Control function that asks for them).
+// and never changed, so read without a lock or a descriptor reference.
 func (pc *Conn) addrs() (laddr, raddr net.Addr) { return pc.c.laddr, pc.c.raddr }
 
 // LocalAddr returns the local address.
@@ -111,18 +110,16 @@ func (pc *Conn) isClosed() bool {
 	return pc.c.closed
 }
 
-// withFD runs fn on the descriptor unless the conn is closed. fdmu is
-// read-locked only around fn, which holds fd open: a closed conn's fd is
-// closed once fn returns (teardownConn).
+// withFD runs fn on the descriptor unless the conn is closed. fn holds a
+// reference (fdref.go): a conn closed meanwhile has its fd closed once fn
+// returns, and fn may call c's methods, which take references of their own.
 func (pc *Conn) withFD(op string, fn func(fd int) error) error {
 	c := pc.c
-	err := net.ErrClosed
-	c.fdmu.RLock()
-	if c.fd >= 0 && !pc.isClosed() {
-		err = fn(c.fd)
+	if pc.isClosed() || !c.fdr.acquire() {
+		return pc.err(op, net.ErrClosed)
 	}
-	c.fdmu.RUnlock()
-	return pc.err(op, err)
+	defer c.releaseFD() // also when fn, user code, panics
+	return pc.err(op, fn(c.fd))
 }
 
 func sockErr(call string, err error) error {
