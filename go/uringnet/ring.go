@@ -204,8 +204,10 @@ func AllStats() []Stats {
 }
 
 func (r *ring) loop(first request, ready chan<- error) {
+	// Locked for good: the ring is SINGLE_ISSUER, created on this thread.
+	// The loop returns still locked, so the runtime ends the thread with it
+	// rather than keeping one idle thread per ring that ever ran.
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	sr, err := shim.NewRing(shim.Params{
 		SQEntries:  r.cfg.ringEntries,
 		BufCount:   r.cfg.bufCount,
