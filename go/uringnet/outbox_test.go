@@ -11,25 +11,37 @@ import (
 	"time"
 )
 
-// fill writes 4 KiB records to s until a Write times out because the peer
+// fill writes 4 KiB records to s until Writes time out because the peer
 // does not read (the socket and the outbox are full). It returns how many
 // bytes the Writes reported taken, and the bytes themselves.
+//
+// A Write may also time out while the loop is slow to send (on a loaded
+// machine), with room left in the socket: so it writes again, with a
+// shorter deadline, until a round of Writes takes nothing.
 func fill(t *testing.T, s *Conn) []byte {
 	t.Helper()
 	var sent []byte
 	rec := make([]byte, 4096)
-	s.SetWriteDeadline(time.Now().Add(500 * time.Millisecond))
-	within(t, 20*time.Second, "filling the socket", func() {
-		for i := 0; ; i++ {
-			for j := range rec {
-				rec[j] = byte(i + j)
-			}
-			n, err := s.Write(rec)
-			sent = append(sent, rec[:n]...)
-			if err != nil {
-				if !errors.Is(err, os.ErrDeadlineExceeded) {
-					t.Errorf("write: %v", err)
+	i := 0
+	within(t, 60*time.Second, "filling the socket", func() {
+		for wait := 500 * time.Millisecond; ; wait = 300 * time.Millisecond {
+			took := 0
+			s.SetWriteDeadline(time.Now().Add(wait))
+			for ; ; i++ {
+				for j := range rec {
+					rec[j] = byte(i + j)
 				}
+				n, err := s.Write(rec)
+				sent = append(sent, rec[:n]...)
+				took += n
+				if err != nil {
+					if !errors.Is(err, os.ErrDeadlineExceeded) {
+						t.Errorf("write: %v", err)
+					}
+					break
+				}
+			}
+			if took == 0 || t.Failed() {
 				return
 			}
 		}
