@@ -1,11 +1,13 @@
 package tests
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"math/rand"
+	"net"
 	"net/http"
 	"runtime"
 	"sync"
@@ -169,4 +171,76 @@ func shutdownClean(t *testing.T, srv *http.Server, served <-chan error, base int
 		t.Fatalf("Serve returned %v", err)
 	}
 	waitGoroutines(t, base)
+}
+
+// Hijacked conns (WebSocket servers, CONNECT proxies) are the listener's own
+// conns, handed over with what the server had read ahead: Hijack stops the
+// server's background read with a read deadline in the past, which must
+// wake that parked Read. 20 clients each upgrade, send bytes in the same
+// packet as the request, and echo through the hijacked conn.
+func TestHTTPHijack(t *testing.T) {
+	base := runtime.NumGoroutine()
+	ln := uringListener(t)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/upgrade", func(w http.ResponseWriter, r *http.Request) {
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Errorf("Hijack: %v", err)
+			return
+		}
+		defer conn.Close()
+		if _, ok := conn.(*uringnet.Conn); !ok {
+			t.Errorf("hijacked conn is a %T, want *uringnet.Conn", conn)
+		}
+		conn.SetDeadline(time.Now().Add(20 * time.Second))
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
+		if err := brw.Flush(); err != nil {
+			t.Errorf("101: %v", err)
+			return
+		}
+		// brw.Reader holds the bytes the server read ahead.
+		if _, err := io.Copy(conn, brw.Reader); err != nil {
+			t.Errorf("echo on the hijacked conn: %v", err)
+		}
+	})
+	srv := &http.Server{Handler: mux, ReadTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	eachClient(t, 20, func(c int) error {
+		conn, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(20 * time.Second))
+		early := fmt.Sprintf("early %d;", c)
+		req := "GET /upgrade HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n" + early
+		if _, err := io.WriteString(conn, req); err != nil {
+			return err
+		}
+		br := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			return fmt.Errorf("reading the 101: %v", err)
+		}
+		if resp.StatusCode != http.StatusSwitchingProtocols {
+			return fmt.Errorf("status %d, want 101", resp.StatusCode)
+		}
+		want := early
+		for i := 0; i < 20; i++ {
+			msg := fmt.Sprintf("message %d of %d;", i, c)
+			if _, err := io.WriteString(conn, msg); err != nil {
+				return err
+			}
+			want += msg
+		}
+		conn.(*net.TCPConn).CloseWrite()
+		got, err := io.ReadAll(br)
+		if err != nil || string(got) != want {
+			return fmt.Errorf("echoed %q, %v; want %q", got, err, want)
+		}
+		return nil
+	})
+	shutdownClean(t, srv, served, base)
 }
