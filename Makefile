@@ -55,6 +55,7 @@ $(BUILD)/vgtest/%: tests/c/%.c $(CSRC) csrc/uringnet.h tests/c/helpers.h | deps
 
 vet: deps
 	$(GO) vet ./...
+	@unformatted=$$(gofmt -l go cmd examples tests); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 
 gotest: deps
 	tests/gotest.sh -race -count=1 ./...

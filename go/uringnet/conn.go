@@ -356,14 +356,18 @@ func (r *ring) resetOnClose(c *conn) {
 	syscall.SetsockoptLinger(c.fd, syscall.SOL_SOCKET, syscall.SO_LINGER, &syscall.Linger{Onoff: 1})
 }
 
-// siocinq is SIOCINQ (FIONREAD): bytes in a socket's receive queue.
-const siocinq = 0x541b
-
-// unreadInKernel reports whether the socket's receive queue holds bytes.
+// unreadInKernel reports whether the socket's receive queue holds bytes, by
+// a non-blocking peek. Not SIOCINQ: MPTCP's counts a received FIN as a
+// byte, and a conn closed after reading its peer's EOF was then reset.
 func unreadInKernel(fd int) bool {
-	var n int32
-	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), siocinq, uintptr(unsafe.Pointer(&n)))
-	return errno == 0 && n > 0
+	var b byte
+	for {
+		n, _, errno := syscall.Syscall6(syscall.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&b)), 1,
+			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		if errno != syscall.EINTR {
+			return errno == 0 && n > 0
+		}
+	}
 }
 
 // releaseFD drops a reference taken with c.fdr.acquire, closing the

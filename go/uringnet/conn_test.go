@@ -578,8 +578,8 @@ func TestSockopts(t *testing.T) {
 	}
 	// Linux doubles the size asked for (socket(7)).
 	for opt, name := range map[int]string{syscall.SO_RCVBUF: "SO_RCVBUF", syscall.SO_SNDBUF: "SO_SNDBUF"} {
-			v, err := syscall.GetsockoptInt(rc.fd, syscall.SOL_SOCKET, opt)
-			if err != nil || v != 128<<10 {
+		v, err := syscall.GetsockoptInt(rc.fd, syscall.SOL_SOCKET, opt)
+		if err != nil || v != 128<<10 {
 			t.Errorf("%s = %d, %v after setting 64 KiB; want 128 KiB", name, v, err)
 		}
 	}

@@ -51,6 +51,12 @@ func newTestListener(t testing.TB, cfg *ListenConfig) *Listener {
 // pair returns a connected (server *Conn, client net.Conn) through ln.
 func pair(t testing.TB, ln *Listener) (*Conn, net.Conn) {
 	t.Helper()
+	return pairDialed(t, ln, &net.Dialer{})
+}
+
+// pairDialed is pair with the client dialed by d.
+func pairDialed(t testing.TB, ln *Listener, d *net.Dialer) (*Conn, net.Conn) {
+	t.Helper()
 	type res struct {
 		c   *Conn
 		err error
@@ -60,7 +66,9 @@ func pair(t testing.TB, ln *Listener) (*Conn, net.Conn) {
 		c, err := ln.AcceptUring()
 		ch <- res{c, err}
 	}()
-	cl, err := net.DialTimeout(ln.Addr().Network(), ln.Addr().String(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(bg, 5*time.Second)
+	defer cancel()
+	cl, err := d.DialContext(ctx, ln.Addr().Network(), ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}

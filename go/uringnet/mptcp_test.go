@@ -117,3 +117,41 @@ func TestMultipathTCPAfterClose(t *testing.T) {
 	_, err = s.MultipathTCP()
 	checkOpError(t, err, "get", net.ErrClosed)
 }
+
+// Close with bytes queued after the peer's FIN has been read sends them and
+// ends cleanly, as package net's close(2) does: the FIN is not unread data.
+// MPTCP's SIOCINQ counts a received FIN as one byte, and taking that for
+// unread data reset such conns (a hijacked HTTP conn echoing to EOF, then
+// closing, did).
+func TestCloseAfterPeerFINSendsQueuedBytes(t *testing.T) {
+	for _, mptcp := range []bool{false, true} {
+		name := "tcp"
+		if mptcp {
+			name = "mptcp"
+		}
+		t.Run(name, func(t *testing.T) {
+			if mptcp {
+				requireMPTCP(t)
+			}
+			lc := ListenConfig{}
+			lc.SetMultipathTCP(mptcp)
+			var d net.Dialer
+			d.SetMultipathTCP(mptcp)
+			ln := newTestListener(t, &lc)
+			s, c := pairDialed(t, ln, &d)
+			if got, _ := s.MultipathTCP(); got != mptcp {
+				t.Fatalf("conn on MPTCP: %v, want %v", got, mptcp)
+			}
+			sent := fill(t, s) // c does not read yet: bytes stay queued in the outbox
+			c.(*net.TCPConn).CloseWrite()
+			s.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if n, err := s.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+				t.Fatalf("Read after the peer's FIN: %d, %v; want io.EOF", n, err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			expectPeerReads(t, c, sent)
+		})
+	}
+}
