@@ -172,18 +172,7 @@ func TestFallbackUnderSeccomp(t *testing.T) {
 	if _, ok := ln.(*net.TCPListener); !ok {
 		t.Fatalf("fallback listener is %T", ln)
 	}
-	go serveEcho(ln)
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.Write([]byte("fallback"))
-	buf := make([]byte, 8)
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "fallback" {
-		t.Fatalf("fallback echo: %q %v", buf, err)
-	}
+	expectEchoes(t, ln)
 	_, err = (&ListenConfig{Require: true}).Listen(bg, "tcp", "127.0.0.1:0")
 	if err == nil || !strings.Contains(err.Error(), "not permitted") {
 		t.Fatalf("Require under seccomp: %v", err)

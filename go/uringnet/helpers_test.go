@@ -85,6 +85,19 @@ func pairDialed(t testing.TB, ln *Listener, d *net.Dialer) (*Conn, net.Conn) {
 	return r.c, cl
 }
 
+// expectEchoes serves echo on ln and checks that a new client's ping comes
+// back: the listener (and its ring) still serve.
+func expectEchoes(t *testing.T, ln net.Listener) {
+	t.Helper()
+	go serveEcho(ln)
+	c, err := net.Dial(ln.Addr().Network(), ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	pingEcho(t, c)
+}
+
 // within runs fn and fails the test if it does not return within d.
 func within(t testing.TB, d time.Duration, what string, fn func()) {
 	t.Helper()

@@ -24,15 +24,7 @@ func TestSlowControlDoesNotStallRing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inControl, release := make(chan struct{}), make(chan struct{})
-	var releaseOnce sync.Once
-	releaseControl := func() { releaseOnce.Do(func() { close(release) }) }
-	defer releaseControl() // also when the test fails first
-	controlErr := make(chan error, 1)
-	go func() {
-		controlErr <- rc.Control(func(uintptr) { close(inControl); <-release })
-	}()
-	<-inControl
+	releaseControl, controlErr := blockInControl(t, rc)
 	s.Close()
 	pingEcho(t, c) // the loop tore s down meanwhile, or waits to
 	// Control's reference holds fd open.
@@ -46,6 +38,23 @@ func TestSlowControlDoesNotStallRing(t *testing.T) {
 	if !s.c.fdr.closed() {
 		t.Fatal("descriptor still open after Control returned")
 	}
+}
+
+// blockInControl runs rc.Control with a function that blocks until
+// releaseControl is called (at the latest when the test ends, also when it
+// fails first), and returns once that function is running. Control's
+// result comes on controlErr.
+func blockInControl(t *testing.T, rc syscall.RawConn) (releaseControl func(), controlErr <-chan error) {
+	inControl, release := make(chan struct{}), make(chan struct{})
+	var releaseOnce sync.Once
+	releaseControl = func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(releaseControl) // before the listener's Close, which waits for a listener's Control
+	result := make(chan error, 1)
+	go func() {
+		result <- rc.Control(func(uintptr) { close(inControl); <-release })
+	}()
+	<-inControl
+	return releaseControl, result
 }
 
 func TestSyscallConnAndFile(t *testing.T) {
@@ -191,15 +200,7 @@ func TestSlowListenerControlDoesNotStallRing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inControl, release := make(chan struct{}), make(chan struct{})
-	var releaseOnce sync.Once
-	releaseControl := func() { releaseOnce.Do(func() { close(release) }) }
-	defer releaseControl() // also when the test fails first
-	controlErr := make(chan error, 1)
-	go func() {
-		controlErr <- rc.Control(func(uintptr) { close(inControl); <-release })
-	}()
-	<-inControl
+	releaseControl, controlErr := blockInControl(t, rc)
 	for i := 0; i < 3; i++ { // the loop takes these from the kernel now
 		d, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
 		if err != nil {
@@ -269,13 +270,7 @@ func TestControlCallsOwnMethodsRacingClose(t *testing.T) {
 			t.Fatalf("Control: %v", err)
 		}
 	})
-	go serveEcho(ln)
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	pingEcho(t, c) // the ring still serves
+	expectEchoes(t, ln) // the ring still serves
 }
 
 // A Control function that panics gives its reference back: the conn's
