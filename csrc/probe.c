@@ -16,6 +16,7 @@ static const struct {
 	{ IORING_OP_READ, "READ" },
 	{ IORING_OP_SHUTDOWN, "SHUTDOWN" },
 	{ IORING_OP_CLOSE, "CLOSE" },
+	{ IORING_OP_POLL_ADD, "POLL_ADD" },
 	/* present from 6.0, the kernel that brought multishot recv */
 	{ IORING_OP_SEND_ZC, "SEND_ZC (Linux 6.0+, needed for multishot recv)" },
 };

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* SQE preparation: one struct un_op becomes one SQE. */
 #include <errno.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include "uringnet.h"
 
@@ -50,6 +51,9 @@ int un_prep(struct un_ring *r, const struct un_op *op)
 		break;
 	case UN_OP_CLOSE:
 		io_uring_prep_close(sqe, op->fd);
+		break;
+	case UN_OP_POLL_OUT:
+		io_uring_prep_poll_add(sqe, op->fd, POLLOUT);
 		break;
 	default:
 		io_uring_prep_nop(sqe);

@@ -31,6 +31,7 @@ enum un_op_kind {
 	UN_OP_CANCEL_FD = 5,	/* cancel every op on fd */
 	UN_OP_SHUTDOWN = 6,	/* shutdown(fd, len) */
 	UN_OP_CLOSE = 7,	/* close(fd) */
+	UN_OP_POLL_OUT = 8,	/* one-shot poll of fd for POLLOUT (room to write) */
 };
 
 /*

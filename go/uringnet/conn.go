@@ -33,6 +33,7 @@ type conn struct {
 	sending         bool  // a send op is in flight
 	sendCancelled   bool  // deadline cancel asked: report, don't continue
 	outSending      bool  // a send of the outbox head is in flight
+	pollingOut      bool  // the op in flight as the send is a POLLOUT poll (RawConn.Write)
 	closeAfterFlush bool  // Close came with bytes queued: close once they are sent
 	sendTotal       int32 // bytes of this request sent; a request is at most maxSend
 	sendAddr        uintptr
@@ -82,6 +83,7 @@ type conn struct {
 	direct         bool        // Read uses recv(2) and the netpoller, not the ring (direct.go)
 	recvOff        bool        // direct, and the ring's recv has ended: Read may recv(2)
 	noDirect       bool        // no direct reader could be made (no descriptor): stay on the ring
+	nonblock       bool        // the socket is O_NONBLOCK for good: a RawConn function ran (rawio.go)
 	readWin        uint16      // the last activity window a Read counted c in; under rmu (direct.go)
 	linger         atomic.Bool // SetLinger set a positive linger: close(2) may block; here to fill the word
 
@@ -140,9 +142,12 @@ func (c *conn) complete(r *ring, k opKind, res int32, flags uint32) {
 	case opRecv:
 		c.onRecv(r, res, flags)
 	case opSend:
-		if c.outSending {
+		switch {
+		case c.outSending:
 			c.onOutSend(r, res)
-		} else {
+		case c.pollingOut:
+			c.onPollOut(r, res)
+		default:
 			c.onSend(r, res)
 		}
 	case opCancel:
@@ -218,8 +223,10 @@ func (c *conn) onRecv(r *ring, res int32, flags uint32) {
 			r.starved = append(r.starved, c)
 			r.starving.Store(true)
 		}
-	case res == -int32(syscall.ECANCELED):
-		// paused or closing; Read re-arms after a pause
+	case res == -int32(syscall.ECANCELED), res == -int32(syscall.EAGAIN):
+		// Cancelled: paused or closing; Read re-arms after a pause.
+		// EAGAIN: the socket is O_NONBLOCK (nonblockLocked) and the
+		// recv ran where it could not wait; it is re-armed.
 		if !c.closing && !more {
 			r.armRecv(c)
 		}
@@ -273,6 +280,9 @@ func (r *ring) cancelSend(c *conn) {
 
 func (c *conn) onSend(r *ring, res int32) {
 	c.inflight--
+	if res == -int32(syscall.EAGAIN) {
+		res = 0 // an O_NONBLOCK socket (nonblockLocked) had no room: send again
+	}
 	if res > 0 {
 		c.sendTotal += res
 		c.sendAddr += uintptr(res)

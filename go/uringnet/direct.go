@@ -89,8 +89,10 @@ type directReader struct {
 // newDirectReader registers a duplicate of fd with the netpoller. os.NewFile
 // registers only non-blocking descriptors, but the ring's ops want the
 // socket blocking (it shares the flag with the dup): the flag is set for
-// the call only. recv(2) is called with MSG_DONTWAIT, so reads never block.
-func newDirectReader(fd int) (*directReader, error) {
+// the call only, unless nonblock says the socket keeps it (rawio.go). The
+// caller holds c.mu, under which the flag changes. recv(2) is called with
+// MSG_DONTWAIT, so reads never block.
+func newDirectReader(fd int, nonblock bool) (*directReader, error) {
 	dup, err := dupCloexec(fd)
 	if err != nil {
 		return nil, err
@@ -100,7 +102,9 @@ func newDirectReader(fd int) (*directReader, error) {
 		return nil, os.NewSyscallError("fcntl", err)
 	}
 	f := os.NewFile(uintptr(dup), "uringnet-direct")
-	err = syscall.SetNonblock(dup, false)
+	if !nonblock {
+		err = syscall.SetNonblock(dup, false)
+	}
 	var rc syscall.RawConn
 	if err == nil {
 		rc, err = f.SyscallConn()
@@ -165,27 +169,11 @@ func (dr *directReader) read(p []byte) (int, error) {
 // went back to the ring; a later Read may come back).
 func (c *conn) readDirect(dr *directReader, p []byte) (n int, err error, done bool) {
 	if dr == nil {
-		// Holding a reference: fd cannot be closed (and a new file cannot
-		// take its number) before the dup.
-		err = net.ErrClosed
-		if c.fdr.acquire() {
-			dr, err = newDirectReader(c.fd)
-			c.releaseFD()
-		}
-		if err != nil {
+		if dr, err = c.openDirectReader(); err == net.ErrClosed {
+			return 0, err, true
+		} else if err != nil {
 			c.leaveDirect(true) // for good: trying on every Read would flap
 			return 0, nil, false
-		}
-		c.mu.Lock()
-		closed := c.closed
-		if !closed {
-			c.dr = dr
-			c.syncDirectDeadlineLocked(true)
-		}
-		c.mu.Unlock()
-		if closed {
-			dr.f.Close()
-			return 0, net.ErrClosed, true
 		}
 	}
 	start := sinceBase()
@@ -207,6 +195,29 @@ func (c *conn) readDirect(dr *directReader, p []byte) (n int, err error, done bo
 		}
 		c.mu.Unlock()
 	}
+}
+
+// openDirectReader makes c's direct reader and sets c.dr, or fails with
+// net.ErrClosed once c is closed. Read side only (rmu held). Holding a
+// reference, fd cannot be closed (and a new file cannot take its number)
+// before the dup.
+func (c *conn) openDirectReader() (*directReader, error) {
+	if !c.fdr.acquire() {
+		return nil, net.ErrClosed
+	}
+	defer c.releaseFD()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, net.ErrClosed
+	}
+	dr, err := newDirectReader(c.fd, c.nonblock)
+	if err != nil {
+		return nil, err
+	}
+	c.dr = dr
+	c.syncDirectDeadlineLocked(true)
+	return dr, nil
 }
 
 // leaveDirect puts the conn back on the ring's recv and closes its direct

@@ -4,16 +4,21 @@ import (
 	"errors"
 	"net"
 	"os"
+	"runtime"
 	"syscall"
 )
 
-// errRawIO explains why RawConn.Read and Write are refused.
-var errRawIO = errors.New("uringnet: RawConn.Read/Write are not supported: the socket's reads (a conn's recv, a listener's accept) belong to its io_uring ops; use Control")
+// errRawIO explains why a listener's RawConn.Read and Write are refused.
+var errRawIO = errors.New("uringnet: a listener's RawConn.Read/Write are not supported: its io_uring accept owns the socket; use Control")
 
-// SyscallConn returns a raw connection. Control runs with the descriptor
-// held open (for getsockopt/setsockopt and the like). Read and Write are not
-// supported and return an error: a readiness loop on the descriptor would
-// race with the ring's multishot recv, which owns the socket's reads.
+// SyscallConn returns a raw connection, as (*net.TCPConn).SyscallConn
+// does. Control runs with the descriptor held open (for getsockopt,
+// setsockopt and the like). Read and Write call their function until it
+// returns true, parking until the socket is readable or writable between
+// calls, within the conn's deadlines (rawio.go): the socket is
+// non-blocking from the first such call on. Read fails if bytes the ring
+// received are still queued for Read; Write first waits until the bytes
+// earlier Writes queued are sent.
 func (pc *Conn) SyscallConn() (syscall.RawConn, error) {
 	if pc.isClosed() {
 		return nil, pc.err("raw-control", net.ErrClosed)
@@ -30,17 +35,22 @@ func (rc rawConn) Control(f func(fd uintptr)) error {
 	})
 }
 
-func (rc rawConn) Read(func(fd uintptr) bool) error {
-	return rc.pc.err("raw-read", errRawIO)
+func (rc rawConn) Read(f func(fd uintptr) bool) error {
+	err := rc.pc.c.rawRead(f)
+	runtime.KeepAlive(rc.pc)
+	return rc.pc.err("raw-read", err)
 }
 
-func (rc rawConn) Write(func(fd uintptr) bool) error {
-	return rc.pc.err("raw-write", errRawIO)
+func (rc rawConn) Write(f func(fd uintptr) bool) error {
+	err := rc.pc.c.rawWrite(f)
+	runtime.KeepAlive(rc.pc)
+	return rc.pc.err("raw-write", err)
 }
 
-// File returns a copy of the underlying socket as an *os.File in blocking
-// mode, as (*net.TCPConn).File does. Closing one does not affect the other;
-// reading from the copy competes with this conn's reads.
+// File returns a copy of the underlying socket as an *os.File, as
+// (*net.TCPConn).File does: blocking, unless SyscallConn's Read or Write
+// has run. Closing one does not affect the other; reading from the copy
+// competes with this conn's reads.
 func (pc *Conn) File() (*os.File, error) {
 	var f *os.File
 	err := pc.withFD("file", func(fd int) (err error) {
@@ -51,8 +61,7 @@ func (pc *Conn) File() (*os.File, error) {
 }
 
 // fileCopy returns a close-on-exec duplicate of fd as an *os.File. The
-// caller holds fd open (withFD). The socket is in blocking mode already:
-// the ring's ops want it so.
+// caller holds fd open (withFD).
 func fileCopy(fd int, name string) (*os.File, error) {
 	dup, err := dupCloexec(fd)
 	if err != nil {

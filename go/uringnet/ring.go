@@ -134,6 +134,7 @@ const (
 	reqFlush      // send the conn's outbox
 	reqAbortFlush // stop sending a closed conn's outbox and close it
 	reqStopRecv   // end the conn's recv: its Read switched to direct mode
+	reqPollOut    // wait for room in the conn's socket (RawConn.Write)
 )
 
 // A request is work another goroutine hands to the loop.
@@ -577,6 +578,8 @@ func (r *ring) apply(q *request) {
 		r.abortFlush(q.c)
 	case reqStopRecv:
 		r.stopRecvForDirect(q.c)
+	case reqPollOut:
+		r.startPollOut(q.c)
 	}
 }
 
