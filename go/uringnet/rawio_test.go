@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -352,4 +353,98 @@ func TestRingIOAfterRawCalls(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// Descriptors passed over a unix conn (SCM_RIGHTS) with recvmsg and sendmsg
+// through RawConn, the way package net's ReadMsgUnix and WriteMsgUnix pass
+// them. The raw Read starts before the peer sends: a message the ring's
+// recv took would have lost its descriptors (Limits, README).
+func TestRawPassesDescriptorsOverUnix(t *testing.T) {
+	readModes(t, func(t *testing.T) {
+		ln, err := (&ListenConfig{Require: true}).Listen(bg, "unix", filepath.Join(t.TempDir(), "fd.sock"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		accepted := make(chan net.Conn, 1)
+		go func() {
+			c, _ := ln.Accept()
+			accepted <- c
+		}()
+		cl, err := net.Dial("unix", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		s := (<-accepted).(*Conn)
+		defer s.Close()
+		rc, _ := s.SyscallConn()
+
+		// Peer to conn: the conn's raw Read waits, then takes the message
+		// and its descriptor.
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pr.Close()
+		time.AfterFunc(50*time.Millisecond, func() {
+			cl.(*net.UnixConn).WriteMsgUnix([]byte("pipe"), syscall.UnixRights(int(pw.Fd())), nil)
+			pw.Close()
+		})
+		buf, oob := make([]byte, 16), make([]byte, syscall.CmsgSpace(4))
+		var n, oobn int
+		var rerr error
+		within(t, 10*time.Second, "recvmsg through RawConn.Read", func() {
+			err = rc.Read(func(fd uintptr) bool {
+				n, oobn, _, _, rerr = syscall.Recvmsg(int(fd), buf, oob, syscall.MSG_CMSG_CLOEXEC)
+				return rerr != syscall.EAGAIN
+			})
+		})
+		if err != nil || rerr != nil || string(buf[:n]) != "pipe" {
+			t.Fatalf("RawConn.Read: %v, recvmsg: %q %v", err, buf[:n], rerr)
+		}
+		got := receivedFile(t, oob[:oobn])
+		// Conn to peer: the received pipe's write end goes back.
+		if err := rc.Write(func(fd uintptr) bool {
+			rerr = syscall.Sendmsg(int(fd), []byte("back"), syscall.UnixRights(int(got.Fd())), nil, 0)
+			return rerr != syscall.EAGAIN
+		}); err != nil || rerr != nil {
+			t.Fatalf("RawConn.Write: %v, sendmsg: %v", err, rerr)
+		}
+		got.Close()
+		cl.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, oobn, _, _, err = cl.(*net.UnixConn).ReadMsgUnix(buf, oob)
+		if err != nil || string(buf[:n]) != "back" {
+			t.Fatalf("ReadMsgUnix: %q %v", buf[:n], err)
+		}
+		back := receivedFile(t, oob[:oobn])
+		// The descriptor that made the round trip is the pipe's write end.
+		back.Write([]byte("through the pipe"))
+		back.Close()
+		pr.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if b, err := io.ReadAll(pr); string(b) != "through the pipe" {
+			t.Fatalf("pipe read: %q %v", b, err)
+		}
+		// Plain Reads and Writes go on after the raw ones.
+		cl.SetDeadline(time.Now().Add(10 * time.Second))
+		s.SetDeadline(time.Now().Add(10 * time.Second))
+		cl.Write([]byte("x"))
+		if _, err := io.ReadFull(s, buf[:1]); err != nil || buf[0] != 'x' {
+			t.Fatalf("Read after raw calls: %v", err)
+		}
+	})
+}
+
+// receivedFile returns the one descriptor an SCM_RIGHTS message carried.
+func receivedFile(t *testing.T, oob []byte) *os.File {
+	t.Helper()
+	msgs, err := syscall.ParseSocketControlMessage(oob)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("control messages: %d, %v", len(msgs), err)
+	}
+	fds, err := syscall.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		t.Fatalf("descriptors: %v, %v", fds, err)
+	}
+	return os.NewFile(uintptr(fds[0]), "passed")
 }
