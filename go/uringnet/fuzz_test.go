@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -26,6 +27,7 @@ func FuzzConnOps(f *testing.F) {
 	f.Add([]byte{0, 200, 4, 0, 1, 50, 4, 2, 1, 255, 6})
 	f.Add([]byte{2, 255, 2, 255, 5, 3, 255, 3, 255, 7})
 	f.Add([]byte{0, 1, 6, 1, 1, 0, 2})
+	f.Add([]byte{0, 10, 8, 5, 0, 3, 1, 2, 9, 200, 3, 255, 2, 4, 8, 1})
 	f.Fuzz(func(t *testing.T, prog []byte) { runConnOps(t, fuzzListener(t), prog) })
 }
 
@@ -86,11 +88,15 @@ func runConnOps(t *testing.T, ln *Listener, prog []byte) {
 	var sent, got []byte   // client -> server
 	var sSent, cGot []byte // server -> client
 	serverClosed, wroteClosed := false, false
+	rc, err := s.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
 	buf := make([]byte, 4096)
 	within(t, 30*time.Second, "fuzzed op sequence", func() {
 		// At most 40 ops, so one input takes at most ~2 s of deadlines.
 		for i := 0; i+1 < len(prog) && i < 80; i += 2 {
-			op, arg := prog[i]%8, int(prog[i+1])*16+1
+			op, arg := prog[i]%10, int(prog[i+1])*16+1
 			switch op {
 			case 0: // client writes
 				p := bytes.Repeat([]byte{byte(len(sent))}, arg)
@@ -123,6 +129,19 @@ func runConnOps(t *testing.T, ln *Listener, prog []byte) {
 				serverClosed = true
 			case 7:
 				s.SetDeadline(time.Time{})
+			case 8: // server reads through RawConn, bounded by a short deadline
+				s.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+				n, err := rawRecvOnce(rc, buf[:min(arg, len(buf))])
+				got = append(got, buf[:n]...)
+				if !errors.Is(err, errRawReadQueued) {
+					checkFuzzErr(t, err, "raw-read", serverClosed)
+				}
+			case 9: // server writes through RawConn, bounded by a deadline
+				s.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+				p := bytes.Repeat([]byte{byte(len(sSent))}, arg)
+				n, err := rawSendSome(rc, p)
+				sSent = append(sSent, p[:n]...)
+				checkFuzzErr(t, err, "raw-write", serverClosed || wroteClosed)
 			}
 		}
 	})
@@ -132,6 +151,47 @@ func runConnOps(t *testing.T, ln *Listener, prog []byte) {
 	if !bytes.HasPrefix(sSent, cGot) {
 		t.Fatalf("client read bytes the server did not send in that order")
 	}
+}
+
+// rawRecvOnce reads once through s's RawConn, waiting for data. A recv(2)
+// error other than EAGAIN ends it with n = 0 (the peer's reset and the
+// like; the client here only closes).
+func rawRecvOnce(rc syscall.RawConn, p []byte) (int, error) {
+	n := 0
+	err := rc.Read(func(fd uintptr) bool {
+		m, err := syscall.Read(int(fd), p)
+		if err == syscall.EAGAIN {
+			return false
+		}
+		n = max(m, 0)
+		return true
+	})
+	return n, err
+}
+
+// rawSendSome writes p through s's RawConn, waiting for room, and returns
+// how much the socket took before the deadline, Close or an error.
+func rawSendSome(rc syscall.RawConn, p []byte) (int, error) {
+	n := 0
+	var werr error
+	err := rc.Write(func(fd uintptr) bool {
+		for n < len(p) {
+			m, err := syscall.Write(int(fd), p[n:])
+			if err == syscall.EAGAIN {
+				return false
+			}
+			if err != nil {
+				werr = err
+				return true
+			}
+			n += m
+		}
+		return true
+	})
+	if err == nil && werr != nil {
+		err = &net.OpError{Op: "raw-write", Net: "tcp", Err: werr}
+	}
+	return n, err
 }
 
 func checkFuzzErr(t *testing.T, err error, op string, closed bool) {
