@@ -132,7 +132,8 @@ func pingPong(t *testing.T, s *Conn, c net.Conn) {
 }
 
 // rawRecv reads once through RawConn.Read with a function that waits for
-// data (returns false on EAGAIN). calls counts the function's calls.
+// data (returns false on EAGAIN); calls counts the function's calls. It
+// returns RawConn.Read's error, else recv(2)'s (a syscall.Errno).
 func rawRecv(rc syscall.RawConn, p []byte, calls *int) (int, error) {
 	var n int
 	var rerr error
@@ -143,9 +144,10 @@ func rawRecv(rc syscall.RawConn, p []byte, calls *int) (int, error) {
 		if errno == syscall.EAGAIN {
 			return false
 		}
-		n = int(m)
 		if errno != 0 {
 			rerr = errno
+		} else {
+			n = int(m)
 		}
 		return true
 	})
@@ -249,12 +251,14 @@ func TestRawReadRefusesWhileBytesQueued(t *testing.T) {
 }
 
 // rawSend writes all of p through RawConn.Write with a function that
-// returns false when the socket is full. waits counts those.
-func rawSend(rc syscall.RawConn, p []byte, waits *int) error {
+// returns false when the socket is full; waits counts those. It returns
+// how much the socket took and RawConn.Write's error, else write(2)'s.
+func rawSend(rc syscall.RawConn, p []byte, waits *int) (int, error) {
+	n := 0
 	var werr error
 	err := rc.Write(func(fd uintptr) bool {
-		for len(p) > 0 {
-			n, err := syscall.Write(int(fd), p) // the socket itself must be non-blocking
+		for n < len(p) {
+			m, err := syscall.Write(int(fd), p[n:]) // the socket itself must be non-blocking
 			if err == syscall.EAGAIN {
 				*waits++
 				return false
@@ -263,14 +267,14 @@ func rawSend(rc syscall.RawConn, p []byte, waits *int) error {
 				werr = err
 				return true
 			}
-			p = p[n:]
+			n += m
 		}
 		return true
 	})
 	if err != nil {
-		return err
+		return n, err
 	}
-	return werr
+	return n, werr
 }
 
 func TestRawWriteKeepsOrderAndWaitsForRoom(t *testing.T) {
@@ -293,7 +297,7 @@ func TestRawWriteKeepsOrderAndWaitsForRoom(t *testing.T) {
 		got <- b[:n]
 	}()
 	within(t, 30*time.Second, "RawConn.Write of 4 MiB", func() {
-		if err := rawSend(rc, payload, &waits); err != nil {
+		if _, err := rawSend(rc, payload, &waits); err != nil {
 			t.Errorf("RawConn.Write: %v", err)
 		}
 	})
@@ -320,12 +324,14 @@ func TestRawWriteDeadlineAndClose(t *testing.T) {
 	endless := make([]byte, 64<<20) // the peer's buffers (it never reads) fill long before
 	s.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
 	within(t, 10*time.Second, "RawConn.Write until its deadline", func() {
-		checkOpError(t, rawSend(rc, endless, &waits), "raw-write", os.ErrDeadlineExceeded)
+		_, err := rawSend(rc, endless, &waits)
+		checkOpError(t, err, "raw-write", os.ErrDeadlineExceeded)
 	})
 	s.SetWriteDeadline(time.Time{})
 	time.AfterFunc(50*time.Millisecond, func() { s.Close() })
 	within(t, 10*time.Second, "RawConn.Write until Close", func() {
-		checkOpError(t, rawSend(rc, endless, &waits), "raw-write", net.ErrClosed)
+		_, err := rawSend(rc, endless, &waits)
+		checkOpError(t, err, "raw-write", net.ErrClosed)
 	})
 }
 
@@ -340,7 +346,7 @@ func TestRingIOAfterRawCalls(t *testing.T) {
 		}
 		rc, _ := s.SyscallConn()
 		waits := 0
-		if err := rawSend(rc, []byte("raw"), &waits); err != nil {
+		if _, err := rawSend(rc, []byte("raw"), &waits); err != nil {
 			t.Fatal(err)
 		}
 		buf := make([]byte, 3)
