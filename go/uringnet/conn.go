@@ -142,6 +142,11 @@ func (c *conn) complete(r *ring, k opKind, res int32, flags uint32) {
 	case opRecv:
 		c.onRecv(r, res, flags)
 	case opSend:
+		if res == -int32(syscall.EAGAIN) {
+			// An O_NONBLOCK socket (rawio.go) had no room where the kernel
+			// could not wait: nothing was sent, the send goes again.
+			res = 0
+		}
 		switch {
 		case c.outSending:
 			c.onOutSend(r, res)
@@ -225,8 +230,8 @@ func (c *conn) onRecv(r *ring, res int32, flags uint32) {
 		}
 	case res == -int32(syscall.ECANCELED), res == -int32(syscall.EAGAIN):
 		// Cancelled: paused or closing; Read re-arms after a pause.
-		// EAGAIN: the socket is O_NONBLOCK (nonblockLocked) and the
-		// recv ran where it could not wait; it is re-armed.
+		// EAGAIN: the socket is O_NONBLOCK (rawio.go) and the recv ran
+		// where it could not wait; it is re-armed.
 		if !c.closing && !more {
 			r.armRecv(c)
 		}
@@ -280,9 +285,6 @@ func (r *ring) cancelSend(c *conn) {
 
 func (c *conn) onSend(r *ring, res int32) {
 	c.inflight--
-	if res == -int32(syscall.EAGAIN) {
-		res = 0 // an O_NONBLOCK socket (nonblockLocked) had no room: send again
-	}
 	if res > 0 {
 		c.sendTotal += res
 		c.sendAddr += uintptr(res)

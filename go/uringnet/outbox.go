@@ -274,9 +274,6 @@ func (r *ring) flushOut(c *conn) {
 // onOutSend handles the CQE of an outbox send. Loop only.
 func (c *conn) onOutSend(r *ring, res int32) {
 	c.inflight--
-	if res == -int32(syscall.EAGAIN) {
-		res = 0 // an O_NONBLOCK socket (nonblockLocked) had no room: send again
-	}
 	c.outSending = false
 	c.mu.Lock()
 	failed := res < 0 || c.closing

@@ -42,13 +42,10 @@ func (c *conn) rawRead(f func(fd uintptr) bool) error {
 	if err := c.takeReads(); err != nil {
 		return err
 	}
-	if err := c.setNonblock(); err != nil {
-		return err
-	}
 	// The reference keeps fd open while f may run; Close wakes a wait by
 	// closing the direct reader.
-	if !c.fdr.acquire() {
-		return net.ErrClosed
+	if err := c.acquireNonblocking(); err != nil {
+		return err
 	}
 	defer c.releaseFD()
 	if f(uintptr(c.fd)) {
@@ -127,11 +124,8 @@ func (c *conn) rawWrite(f func(fd uintptr) bool) error {
 	if err := c.drain(); err != nil {
 		return err
 	}
-	if err := c.setNonblock(); err != nil {
+	if err := c.acquireNonblocking(); err != nil {
 		return err
-	}
-	if !c.fdr.acquire() {
-		return net.ErrClosed
 	}
 	defer c.releaseFD()
 	for !f(uintptr(c.fd)) {
@@ -192,23 +186,25 @@ func (c *conn) onPollOut(r *ring, res int32) {
 	}
 }
 
-// setNonblock makes the socket O_NONBLOCK for good, once: RawConn
+// acquireNonblocking takes a reference on fd (give it back with
+// releaseFD) and makes the socket O_NONBLOCK for good, once: RawConn
 // functions expect EAGAIN where a blocking socket would block the thread.
 // The flag changes only under c.mu (newDirectReader sets it for a moment).
-func (c *conn) setNonblock() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.nonblock {
-		return nil
-	}
-	if c.closed || !c.fdr.acquire() {
+func (c *conn) acquireNonblocking() error {
+	if !c.fdr.acquire() {
 		return net.ErrClosed
 	}
-	err := syscall.SetNonblock(c.fd, true)
-	c.releaseFD()
+	var err error
+	c.mu.Lock()
+	if !c.nonblock {
+		if err = syscall.SetNonblock(c.fd, true); err == nil {
+			c.nonblock = true
+		}
+	}
+	c.mu.Unlock()
 	if err != nil {
+		c.releaseFD()
 		return os.NewSyscallError("fcntl", err)
 	}
-	c.nonblock = true
 	return nil
 }
