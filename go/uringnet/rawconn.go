@@ -2,7 +2,6 @@ package uringnet
 
 import (
 	"errors"
-	"net"
 	"os"
 	"runtime"
 	"syscall"
@@ -18,11 +17,9 @@ var errRawIO = errors.New("uringnet: a listener's RawConn.Read/Write are not sup
 // calls, within the conn's deadlines (rawio.go): the socket is
 // non-blocking from the first such call on. Read fails if bytes the ring
 // received are still queued for Read; Write first waits until the bytes
-// earlier Writes queued are sent.
+// earlier Writes queued are sent. As with package net, a closed conn
+// still returns one, and its calls fail with net.ErrClosed.
 func (pc *Conn) SyscallConn() (syscall.RawConn, error) {
-	if pc.isClosed() {
-		return nil, pc.err("raw-control", net.ErrClosed)
-	}
 	return rawConn{pc}, nil
 }
 
@@ -73,11 +70,9 @@ func fileCopy(fd int, name string) (*os.File, error) {
 // SyscallConn returns a raw listening socket, as (*net.TCPListener).
 // SyscallConn does. Control runs with the descriptor held open (f must not
 // close the listener); Read and Write are refused: the ring's multishot
-// accept owns the socket.
+// accept owns the socket. As with package net, a closed listener still
+// returns one, and its Control fails with net.ErrClosed.
 func (ln *Listener) SyscallConn() (syscall.RawConn, error) {
-	if err := ln.l.withFD(func(int) error { return nil }); err != nil {
-		return nil, wrapErr("raw-control", ln.l.network, nil, ln.l.addr, err)
-	}
 	return rawListener{ln}, nil
 }
 

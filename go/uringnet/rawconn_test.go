@@ -87,9 +87,14 @@ func TestSyscallConnAndFile(t *testing.T) {
 		t.Fatalf("conn after File().Close: %v", err)
 	}
 	s.Close()
-	if _, err := s.SyscallConn(); !errors.Is(err, net.ErrClosed) {
+	// As package net's: a closed conn's RawConn exists, and its calls fail.
+	rc, err = s.SyscallConn()
+	if err != nil {
 		t.Fatalf("SyscallConn after Close: %v", err)
 	}
+	checkOpError(t, rc.Control(func(uintptr) { t.Error("Control ran f after Close") }), "raw-control", net.ErrClosed)
+	checkOpError(t, rc.Read(func(uintptr) bool { t.Error("Read ran f after Close"); return true }), "raw-read", net.ErrClosed)
+	checkOpError(t, rc.Write(func(uintptr) bool { t.Error("Write ran f after Close"); return true }), "raw-write", net.ErrClosed)
 	if _, err := s.File(); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("File after Close: %v", err)
 	}
@@ -139,12 +144,15 @@ func TestListenerSyscallConnAndFile(t *testing.T) {
 	}
 
 	ln.Close()
-	if _, err := ln.SyscallConn(); !errors.Is(err, net.ErrClosed) {
-		t.Fatalf("SyscallConn after Close: %v", err)
-	}
 	if err := rc.Control(func(uintptr) {}); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("Control after Close: %v", err)
 	}
+	// As package net's: a closed listener's RawConn exists, and fails.
+	rc, err = ln.SyscallConn()
+	if err != nil {
+		t.Fatalf("SyscallConn after Close: %v", err)
+	}
+	checkOpError(t, rc.Control(func(uintptr) { t.Error("Control ran f after Close") }), "raw-control", net.ErrClosed)
 	if _, err := ln.File(); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("File after Close: %v", err)
 	}
