@@ -65,16 +65,20 @@ gotest: deps
 	@echo "# with cgocheck2, at GOMAXPROCS 1 (a container limited to one CPU: the loop and the conns share one P)"
 	GOMAXPROCS=1 GOEXPERIMENT=cgocheck2 URINGNET_DIRECT_CONNS=0 tests/gotest.sh -count=1 ./...
 	cd tests/grpc && ../gotest.sh -race -count=1 ./...
+	@echo "# golang.org/x/net/nettest's net.Conn conformance suite on uringnet conns (tests/nettest)"
+	cd tests/nettest && ../gotest.sh -race -count=1 ./...
 
 # Serves examples/http on io_uring and drives requests at it.
 demo: deps
 	$(GO) build -o $(BUILD)/http-example ./examples/http
 	$(GO) run ./cmd/demo -server $(BUILD)/http-example
 
-# Long variants of the reliability suite (minutes) and a fuzzing run.
+# Long variants of the reliability suite (minutes), a fuzzing run and 30
+# runs of the net.Conn conformance suite.
 stress: deps
 	URINGNET_STRESS=1 $(GO) test -count=1 -timeout 60m -v -run 'Integrity|Duplex|Churn|CloseRaces|ConnOpsRandomized' ./go/uringnet/
 	$(GO) test -run XXX -fuzz FuzzConnOps -fuzztime 5000x ./go/uringnet/
+	cd tests/nettest && $(GO) test -race -count=30 ./...
 
 # Echo servers uring, std and c side by side (cmd/uringbench, load from the
 # C client cmd/uringload): medians of 3 runs at 1, 100, 1000 and 10000
