@@ -9,7 +9,8 @@ import (
 )
 
 // Conn is a net.Conn served by io_uring. Besides net.Conn it has the
-// methods of *net.TCPConn that a server reaches for.
+// methods of *net.TCPConn that a server reaches for, and on unix conns
+// *net.UnixConn's ReadMsgUnix and WriteMsgUnix (unixmsg.go).
 type Conn struct {
 	c *conn
 }
