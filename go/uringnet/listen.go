@@ -50,12 +50,10 @@ func listenUring(ctx context.Context, s settings, std *net.ListenConfig, network
 	if err != nil {
 		return nil, err
 	}
-	unlink := ""
 	if ul, ok := nl.(*net.UnixListener); ok {
-		ul.SetUnlinkOnClose(false)
-		unlink = address // removed on Close, as package net does
+		ul.SetUnlinkOnClose(false) // ours removes the file (removeSocketFile)
 	}
-	return adoptListener(s, nl, "listen", network, unlink)
+	return adoptListener(s, nl, "listen", network, true)
 }
 
 // FileListener returns a listener on a copy of the listening socket open
@@ -93,14 +91,19 @@ func (lc *ListenConfig) FileListener(f *os.File) (net.Listener, error) {
 		return nil, &net.OpError{Op: "file", Net: "file+net", Addr: nl.Addr(),
 			Err: fmt.Errorf("uringnet: %s listeners are not supported (tcp and unix stream sockets are)", network)}
 	}
-	return adoptListener(s, nl, "file", network, "")
+	return adoptListener(s, nl, "file", network, false)
 }
 
 // adoptListener takes a blocking duplicate of nl's descriptor for the
-// rings, closes nl, and starts the rings. unlink is a unix socket path to
-// remove on failure and on Close. op names the call in errors.
-func adoptListener(s settings, nl net.Listener, op, network, unlink string) (net.Listener, error) {
-	l := &listener{network: "tcp", addr: nl.Addr(), unlink: unlink, done: make(chan struct{})}
+// rings, closes nl, and starts the rings. unlink says whether a unix
+// listener's socket file is removed on failure and on Close, as package net
+// does for the listeners it creates. op names the call in errors.
+func adoptListener(s settings, nl net.Listener, op, network string, unlink bool) (net.Listener, error) {
+	l := &listener{network: "tcp", addr: nl.Addr(), done: make(chan struct{})}
+	if a, ok := l.addr.(*net.UnixAddr); ok && a.Name != "" && a.Name[0] != '@' { // '@': abstract, no file
+		l.path = a.Name
+	}
+	l.unlinkOnClose.Store(unlink)
 	l.cond.L = &l.mu
 	l.deadlines.condOf = func(*deadline) *sync.Cond { return &l.cond }
 	if _, ok := nl.(*net.UnixListener); ok {
@@ -109,17 +112,13 @@ func adoptListener(s settings, nl net.Listener, op, network, unlink string) (net
 	fd, err := dupListenerFD(nl)
 	nl.Close()
 	if err != nil {
-		if l.unlink != "" {
-			os.Remove(l.unlink)
-		}
+		l.removeSocketFile()
 		return nil, &net.OpError{Op: op, Net: network, Addr: l.addr, Err: err}
 	}
 	l.fd = fd
 	if err := startRings(s, l); err != nil {
 		syscall.Close(fd)
-		if l.unlink != "" {
-			os.Remove(l.unlink)
-		}
+		l.removeSocketFile()
 		return nil, &net.OpError{Op: op, Net: network, Addr: l.addr, Err: fmt.Errorf("io_uring setup: %w", err)}
 	}
 	pub := &Listener{l: l, keepAlive: s.keepAlive}
@@ -238,13 +237,29 @@ func (ln *Listener) AcceptUring() (*Conn, error) {
 func (ln *Listener) Close() error {
 	runtime.SetFinalizer(ln, nil)
 	shareListenerRings(ln.l, false)
-	if ln.l.unlink != "" {
-		defer os.Remove(ln.l.unlink)
-	}
+	defer ln.l.removeSocketFile()
 	if err := ln.l.close(); err != nil {
 		return wrapErr("close", ln.l.network, nil, ln.l.addr, err)
 	}
 	return nil
+}
+
+// SetUnlinkOnClose sets whether Close removes a unix listener's socket
+// file, as (*net.UnixListener).SetUnlinkOnClose does. By default it does
+// for listeners Listen created, and not for FileListener's. The file goes
+// at the first Close only: a later one leaves alone a socket another
+// listener has bound at the same path since. No effect on TCP listeners
+// and abstract unix addresses ("@name").
+func (ln *Listener) SetUnlinkOnClose(unlink bool) { ln.l.unlinkOnClose.Store(unlink) }
+
+// removeSocketFile removes a unix listener's socket file once, if
+// unlinkOnClose says to.
+func (l *listener) removeSocketFile() {
+	l.unlinkOnce.Do(func() {
+		if l.path != "" && l.unlinkOnClose.Load() {
+			os.Remove(l.path)
+		}
+	})
 }
 
 // Addr returns the listener's address: a *net.TCPAddr or *net.UnixAddr.

@@ -3,6 +3,7 @@ package uringnet
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/uringnet/uringnet/go/internal/shim"
@@ -21,8 +22,11 @@ type listener struct {
 	fdr     fdRef   // references held by withFD (fdref.go); the loop shuts it at teardown
 	network string  // "tcp" or "unix"
 	addr    net.Addr
-	unlink  string        // unix socket path removed on Close
+	path    string        // a unix listener's socket file; "" for TCP and abstract addresses
 	done    chan struct{} // closed once queued conns are gone and the fd is closed
+
+	unlinkOnClose atomic.Bool // Close removes path (SetUnlinkOnClose)
+	unlinkOnce    sync.Once   // path is removed at the first Close only
 
 	// Loop-owned: loopState (slot, inflight, closing) and the fields up to mu.
 	loopState

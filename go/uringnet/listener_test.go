@@ -78,7 +78,30 @@ func TestUnixSocketRemovedOnClose(t *testing.T) {
 	if err != nil {
 		t.Fatalf("re-listen on the same path: %v", err)
 	}
+	// A second Close of the first listener (a deferred Close after an
+	// explicit one) leaves the new listener's socket file alone.
+	if err := ln.Close(); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("a second Close of the old listener removed the new one's socket file: %v", err)
+	}
+	// SetUnlinkOnClose(false) keeps the file, as package net's does.
+	ln2.(*Listener).SetUnlinkOnClose(false)
 	ln2.Close()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("socket file removed after SetUnlinkOnClose(false): %v", err)
+	}
+	os.Remove(path)
+	// An abstract address has no file to remove.
+	abs, err := (&ListenConfig{Require: true}).Listen(bg, "unix", "@uringnet-test-"+filepath.Base(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := abs.(*Listener).l; l.path != "" {
+		t.Errorf("abstract listener would remove %q on Close", l.path)
+	}
+	abs.Close()
 }
 
 func TestUnknownNetwork(t *testing.T) {
@@ -460,6 +483,14 @@ func TestFileListener(t *testing.T) {
 	uln.Close()
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("closing a file listener removed the socket's path: %v", err)
+	}
+	// SetUnlinkOnClose(true) makes one remove it, as package net's does.
+	os.Remove(path)
+	uln2, _ := serveFrom(t, "unix", path)
+	uln2.(*Listener).SetUnlinkOnClose(true)
+	uln2.Close()
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("socket file left behind after SetUnlinkOnClose(true): %v", err)
 	}
 
 	pk, err := net.Listen("unixpacket", filepath.Join(t.TempDir(), "p.sock"))
