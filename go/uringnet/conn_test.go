@@ -305,7 +305,12 @@ func TestOpsAfterClose(t *testing.T) {
 	_, err = s.Write([]byte("x"))
 	checkOpError(t, err, "write", net.ErrClosed)
 	checkOpError(t, s.Close(), "close", net.ErrClosed)
-	checkOpError(t, s.SetDeadline(time.Now()), "set", net.ErrClosed)
+	err = s.SetDeadline(time.Now())
+	checkOpError(t, err, "set", net.ErrClosed)
+	// As package net's: the deadline setters name only the local address.
+	if oe := err.(*net.OpError); oe.Source != nil || oe.Addr != s.LocalAddr() {
+		t.Errorf("SetDeadline's error has Source %v, Addr %v; want none and %v", oe.Source, oe.Addr, s.LocalAddr())
+	}
 	checkOpError(t, s.CloseWrite(), "close", net.ErrClosed)
 }
 

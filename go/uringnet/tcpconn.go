@@ -83,7 +83,7 @@ func (pc *Conn) SetReadDeadline(t time.Time) error {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return pc.err("set", net.ErrClosed)
+		return pc.deadlineErr()
 	}
 	c.rdl.set(&c.r.deadlines, &c.cond, t)
 	c.setDirectDeadlineLocked()
@@ -98,7 +98,7 @@ func (pc *Conn) SetWriteDeadline(t time.Time) error {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return pc.err("set", net.ErrClosed)
+		return pc.deadlineErr()
 	}
 	c.wdl.set(&c.r.deadlines, &c.cond, t)
 	c.mu.Unlock()
@@ -121,6 +121,12 @@ func (pc *Conn) withFD(op string, fn func(fd int) error) error {
 	}
 	defer c.releaseFD() // also when fn, user code, panics
 	return pc.err(op, fn(c.fd))
+}
+
+// deadlineErr is the deadline setters' error on a closed conn, shaped as
+// package net's: only the local address.
+func (pc *Conn) deadlineErr() error {
+	return wrapErr("set", pc.c.network(), nil, pc.LocalAddr(), net.ErrClosed)
 }
 
 func sockErr(call string, err error) error {
