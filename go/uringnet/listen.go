@@ -265,13 +265,15 @@ func (l *listener) removeSocketFile() {
 // Addr returns the listener's address: a *net.TCPAddr or *net.UnixAddr.
 func (ln *Listener) Addr() net.Addr { return ln.l.addr }
 
-// SetDeadline sets the deadline for Accept; zero means none.
+// SetDeadline sets the deadline for Accept; zero means none. On a closed
+// listener it returns net.ErrClosed itself, not wrapped, as package net's
+// does.
 func (ln *Listener) SetDeadline(t time.Time) error {
 	l := ln.l
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
-		return wrapErr("set", l.network, nil, l.addr, net.ErrClosed)
+		return net.ErrClosed
 	}
 	l.dl.set(&l.deadlines, &l.cond, t)
 	l.mu.Unlock()
