@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -98,6 +100,31 @@ func errorScript(t *testing.T, listen func() (net.Listener, error), dial func(ne
 	note("SetDeadline after Close", 0, s.SetDeadline(time.Now()))
 	note("SetReadDeadline after Close", 0, s.SetReadDeadline(time.Now()))
 	note("SetWriteDeadline after Close", 0, s.SetWriteDeadline(time.Now()))
+	note("CloseRead after Close", 0, s.(interface{ CloseRead() error }).CloseRead())
+	note("CloseWrite after Close", 0, s.(interface{ CloseWrite() error }).CloseWrite())
+	sock := s.(interface {
+		SetNoDelay(bool) error
+		SetKeepAlive(bool) error
+		SetKeepAlivePeriod(time.Duration) error
+		SetLinger(int) error
+		SetReadBuffer(int) error
+		SetWriteBuffer(int) error
+		File() (*os.File, error)
+		SyscallConn() (syscall.RawConn, error)
+	})
+	note("SetNoDelay after Close", 0, sock.SetNoDelay(true))
+	note("SetKeepAlive after Close", 0, sock.SetKeepAlive(true))
+	note("SetKeepAlivePeriod after Close", 0, sock.SetKeepAlivePeriod(time.Second))
+	note("SetLinger after Close", 0, sock.SetLinger(1))
+	note("SetReadBuffer after Close", 0, sock.SetReadBuffer(4096))
+	note("SetWriteBuffer after Close", 0, sock.SetWriteBuffer(4096))
+	_, err = sock.File()
+	note("File after Close", 0, err)
+	rc, err := sock.SyscallConn()
+	note("SyscallConn after Close", 0, err)
+	note("RawConn Control after Close", 0, rc.Control(func(uintptr) {}))
+	note("RawConn Read after Close", 0, rc.Read(func(uintptr) bool { return true }))
+	note("RawConn Write after Close", 0, rc.Write(func(uintptr) bool { return true }))
 	cl.Close()
 
 	s, cl = accept()
@@ -128,6 +155,15 @@ func errorScript(t *testing.T, listen func() (net.Listener, error), dial func(ne
 	_, err = ln.Accept()
 	note("Accept after Close", 0, err)
 	note("Listener SetDeadline after Close", 0, ln.(deadliner).SetDeadline(time.Now()))
+	lsock := ln.(interface {
+		File() (*os.File, error)
+		SyscallConn() (syscall.RawConn, error)
+	})
+	_, err = lsock.File()
+	note("Listener File after Close", 0, err)
+	lrc, err := lsock.SyscallConn()
+	note("Listener SyscallConn after Close", 0, err)
+	note("Listener RawConn Control after Close", 0, lrc.Control(func(uintptr) {}))
 	_, err = dial("tcp", ln.Addr().String())
 	note("Dial to the closed listener", 0, err)
 	return out

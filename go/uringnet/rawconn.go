@@ -26,7 +26,7 @@ func (pc *Conn) SyscallConn() (syscall.RawConn, error) {
 type rawConn struct{ pc *Conn }
 
 func (rc rawConn) Control(f func(fd uintptr)) error {
-	return rc.pc.withFD("raw-control", func(fd int) error {
+	return rc.pc.withFDAs(rc.pc.localErr, "raw-control", func(fd int) error {
 		f(uintptr(fd))
 		return nil
 	})

@@ -83,7 +83,7 @@ func (pc *Conn) SetReadDeadline(t time.Time) error {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return pc.deadlineErr()
+		return pc.localErr("set", net.ErrClosed)
 	}
 	c.rdl.set(&c.r.deadlines, &c.cond, t)
 	c.setDirectDeadlineLocked()
@@ -98,7 +98,7 @@ func (pc *Conn) SetWriteDeadline(t time.Time) error {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return pc.deadlineErr()
+		return pc.localErr("set", net.ErrClosed)
 	}
 	c.wdl.set(&c.r.deadlines, &c.cond, t)
 	c.mu.Unlock()
@@ -115,18 +115,28 @@ func (pc *Conn) isClosed() bool {
 // reference (fdref.go): a conn closed meanwhile has its fd closed once fn
 // returns, and fn may call c's methods, which take references of their own.
 func (pc *Conn) withFD(op string, fn func(fd int) error) error {
-	c := pc.c
-	if pc.isClosed() || !c.fdr.acquire() {
-		return pc.err(op, net.ErrClosed)
-	}
-	defer c.releaseFD() // also when fn, user code, panics
-	return pc.err(op, fn(c.fd))
+	return pc.withFDAs(pc.err, op, fn)
 }
 
-// deadlineErr is the deadline setters' error on a closed conn, shaped as
-// package net's: only the local address.
-func (pc *Conn) deadlineErr() error {
-	return wrapErr("set", pc.c.network(), nil, pc.LocalAddr(), net.ErrClosed)
+// withFDAs is withFD with its error wrapped by wrap: pc.err, or
+// pc.localErr for the calls whose errors name only the local address.
+func (pc *Conn) withFDAs(wrap func(op string, err error) error, op string, fn func(fd int) error) error {
+	c := pc.c
+	if pc.isClosed() || !c.fdr.acquire() {
+		return wrap(op, net.ErrClosed)
+	}
+	defer c.releaseFD() // also when fn, user code, panics
+	return wrap(op, fn(c.fd))
+}
+
+// localErr wraps err as package net wraps the errors of the calls that
+// name only the local address: the deadline setters, SetReadBuffer,
+// SetWriteBuffer and RawConn's Control.
+func (pc *Conn) localErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return wrapErr(op, pc.c.network(), nil, pc.LocalAddr(), err)
 }
 
 func sockErr(call string, err error) error {
@@ -217,7 +227,7 @@ func (pc *Conn) SetLinger(sec int) error {
 // (*net.TCPConn).SetReadBuffer does. The recv buffers the ring fills are
 // apart from it (ListenConfig's buffer pool).
 func (pc *Conn) SetReadBuffer(bytes int) error {
-	return pc.withFD("set", func(fd int) error {
+	return pc.withFDAs(pc.localErr, "set", func(fd int) error {
 		return sockErr("setsockopt", syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF, bytes))
 	})
 }
@@ -226,7 +236,7 @@ func (pc *Conn) SetReadBuffer(bytes int) error {
 // (*net.TCPConn).SetWriteBuffer does. The outbox (bytes Write has taken and
 // the kernel not yet) is apart from it.
 func (pc *Conn) SetWriteBuffer(bytes int) error {
-	return pc.withFD("set", func(fd int) error {
+	return pc.withFDAs(pc.localErr, "set", func(fd int) error {
 		return sockErr("setsockopt", syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_SNDBUF, bytes))
 	})
 }
