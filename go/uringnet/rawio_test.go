@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -367,23 +366,7 @@ func TestRingIOAfterRawCalls(t *testing.T) {
 // recv took would have lost its descriptors (Limits, README).
 func TestRawPassesDescriptorsOverUnix(t *testing.T) {
 	readModes(t, func(t *testing.T) {
-		ln, err := (&ListenConfig{Require: true}).Listen(bg, "unix", filepath.Join(t.TempDir(), "fd.sock"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ln.Close() })
-		accepted := make(chan net.Conn, 1)
-		go func() {
-			c, _ := ln.Accept()
-			accepted <- c
-		}()
-		cl, err := net.Dial("unix", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cl.Close()
-		s := (<-accepted).(*Conn)
-		defer s.Close()
+		s, cl := unixPair(t, false)
 		rc, _ := s.SyscallConn()
 
 		// Peer to conn: the conn's raw Read waits, then takes the message
@@ -394,7 +377,7 @@ func TestRawPassesDescriptorsOverUnix(t *testing.T) {
 		}
 		defer pr.Close()
 		time.AfterFunc(50*time.Millisecond, func() {
-			cl.(*net.UnixConn).WriteMsgUnix([]byte("pipe"), syscall.UnixRights(int(pw.Fd())), nil)
+			cl.WriteMsgUnix([]byte("pipe"), syscall.UnixRights(int(pw.Fd())), nil)
 			pw.Close()
 		})
 		buf, oob := make([]byte, 16), make([]byte, syscall.CmsgSpace(4))
@@ -419,7 +402,7 @@ func TestRawPassesDescriptorsOverUnix(t *testing.T) {
 		}
 		got.Close()
 		cl.SetReadDeadline(time.Now().Add(10 * time.Second))
-		n, oobn, _, _, err = cl.(*net.UnixConn).ReadMsgUnix(buf, oob)
+		n, oobn, _, _, err = cl.ReadMsgUnix(buf, oob)
 		if err != nil || string(buf[:n]) != "back" {
 			t.Fatalf("ReadMsgUnix: %q %v", buf[:n], err)
 		}
