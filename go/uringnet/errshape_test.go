@@ -12,16 +12,15 @@ import (
 	"time"
 )
 
-// The same script of failing calls against a package net listener and a
-// uringnet one: every error must read the same, addresses aside (type,
-// Op, Net, which addresses it names, the cause, Timeout()).
+// The same scripts of failing calls against package net's listeners and
+// uringnet's: every error must read the same, addresses aside (type, Op,
+// Net, which addresses it names, the cause, Timeout()).
 func TestErrorsAsPackageNet(t *testing.T) {
 	requireUring(t)
-	readModes(t, func(t *testing.T) {
-		std := errorScript(t, func() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }, net.Dial)
-		ours := errorScript(t, func() (net.Listener, error) {
-			return (&ListenConfig{Require: true}).Listen(bg, "tcp", "127.0.0.1:0")
-		}, Dial)
+	uring := func(network, address string) (net.Listener, error) {
+		return (&ListenConfig{Require: true}).Listen(bg, network, address)
+	}
+	compare := func(t *testing.T, std, ours []string) {
 		if len(std) != len(ours) {
 			t.Fatalf("scripts differ in length: %d and %d", len(std), len(ours))
 		}
@@ -30,50 +29,84 @@ func TestErrorsAsPackageNet(t *testing.T) {
 				t.Errorf("package net: %s\n           uringnet:    %s", std[i], ours[i])
 			}
 		}
+	}
+	readModes(t, func(t *testing.T) {
+		t.Run("tcp", func(t *testing.T) {
+			compare(t, errorScript(t, net.Listen, net.Dial), errorScript(t, uring, Dial))
+		})
+		t.Run("unix", func(t *testing.T) {
+			dir := t.TempDir()
+			compare(t, unixErrorScript(t, net.Listen, net.Dial, dir+"/net.sock"),
+				unixErrorScript(t, uring, Dial, dir+"/uring.sock"))
+		})
 	})
 }
 
-// errorScript runs the failing calls on conns of listen's listener and
-// describes each result with the addresses replaced by their roles.
-func errorScript(t *testing.T, listen func() (net.Listener, error), dial func(network, address string) (net.Conn, error)) []string {
-	var out []string
-	ln, err := listen()
+type listenFunc func(network, address string) (net.Listener, error)
+type dialFunc func(network, address string) (net.Conn, error)
+
+// errorLog describes each step's result with the addresses replaced by
+// their roles.
+type errorLog struct {
+	roles *strings.Replacer
+	out   []string
+}
+
+func (l *errorLog) note(step string, n int, err error) {
+	s := fmt.Sprintf("%s: n=%d %T", step, n, err)
+	if err != nil {
+		var ne net.Error
+		s += fmt.Sprintf(" %v timeout=%v", err, errors.As(err, &ne) && ne.Timeout())
+	}
+	l.out = append(l.out, l.roles.Replace(s))
+}
+
+// name makes l write each pair's second string for its first from now on.
+func (l *errorLog) name(pairs ...string) {
+	var kept []string
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i] != "" { // an empty old string would match everywhere
+			kept = append(kept, pairs[i], pairs[i+1])
+		}
+	}
+	l.roles = strings.NewReplacer(kept...)
+}
+
+// acceptPair returns an accepted conn of ln and its peer from dial, and
+// names their addresses in l.
+func acceptPair(t *testing.T, ln net.Listener, dial dialFunc, l *errorLog) (net.Conn, net.Conn) {
+	t.Helper()
+	got := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		got <- c
+	}()
+	cl, err := dial(ln.Addr().Network(), ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s net.Conn
+	select {
+	case s = <-got:
+	case <-time.After(10 * time.Second):
+	}
+	if s == nil {
+		t.Fatal("accept failed or timed out")
+	}
+	l.name(s.LocalAddr().String(), "SERVER", s.RemoteAddr().String(), "CLIENT")
+	return s, cl
+}
+
+// errorScript runs the failing calls on TCP conns of a listener from listen.
+func errorScript(t *testing.T, listen listenFunc, dial dialFunc) []string {
+	ln, err := listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	var roles *strings.Replacer
-	note := func(step string, n int, err error) {
-		s := fmt.Sprintf("%s: n=%d %T", step, n, err)
-		if err != nil {
-			s += " " + roles.Replace(err.Error())
-			var ne net.Error
-			s += fmt.Sprintf(" timeout=%v", errors.As(err, &ne) && ne.Timeout())
-		}
-		out = append(out, s)
-	}
-	accept := func() (net.Conn, net.Conn) {
-		t.Helper()
-		got := make(chan net.Conn, 1)
-		go func() {
-			c, _ := ln.Accept()
-			got <- c
-		}()
-		cl, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		var s net.Conn
-		select {
-		case s = <-got:
-		case <-time.After(10 * time.Second):
-		}
-		if s == nil {
-			t.Fatal("accept failed or timed out")
-		}
-		roles = strings.NewReplacer(s.LocalAddr().String(), "SERVER", s.RemoteAddr().String(), "CLIENT")
-		return s, cl
-	}
+	l := &errorLog{}
+	note := l.note
+	accept := func() (net.Conn, net.Conn) { return acceptPair(t, ln, net.Dial, l) }
 	buf := make([]byte, 8)
 
 	s, cl := accept()
@@ -145,7 +178,7 @@ func errorScript(t *testing.T, listen func() (net.Listener, error), dial func(ne
 	note("Read after EOF", n, err)
 	s.Close()
 
-	roles = strings.NewReplacer(ln.Addr().String(), "SERVER")
+	l.name(ln.Addr().String(), "SERVER")
 	type deadliner interface{ SetDeadline(time.Time) error }
 	ln.(deadliner).SetDeadline(time.Now().Add(-time.Second))
 	_, err = ln.Accept()
@@ -166,5 +199,66 @@ func errorScript(t *testing.T, listen func() (net.Listener, error), dial func(ne
 	note("Listener RawConn Control after Close", 0, lrc.Control(func(uintptr) {}))
 	_, err = dial("tcp", ln.Addr().String())
 	note("Dial to the closed listener", 0, err)
-	return out
+	return l.out
+}
+
+// unixErrorScript runs the failing calls on unix conns of a listener from
+// listen at path: those *net.UnixConn has, ReadMsgUnix and WriteMsgUnix
+// among them.
+func unixErrorScript(t *testing.T, listen listenFunc, dial dialFunc, path string) []string {
+	ln, err := listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	l := &errorLog{}
+	buf := make([]byte, 8)
+
+	s, cl := acceptPair(t, ln, dial, l)
+	l.note(fmt.Sprintf("addresses %#v %#v", s.LocalAddr(), s.RemoteAddr()), 0, nil)
+	s.SetReadDeadline(time.Now().Add(-time.Second))
+	n, err := s.Read(buf)
+	l.note("Read past its deadline", n, err)
+	s.SetReadDeadline(time.Now().Add(-time.Second))
+	n, _, _, _, err = s.(msgConn).ReadMsgUnix(buf, nil)
+	l.note("ReadMsgUnix past its deadline", n, err)
+	s.SetDeadline(time.Now().Add(10 * time.Second))
+	_, _, err = s.(msgConn).WriteMsgUnix([]byte("x"), nil, &net.UnixAddr{Name: "x", Net: "unixgram"})
+	l.note("WriteMsgUnix to a unixgram address", 0, err)
+	l.note("CloseWrite", 0, s.(interface{ CloseWrite() error }).CloseWrite())
+	n, err = s.Write([]byte("x"))
+	l.note("Write after CloseWrite", n, err)
+	l.note("Close", 0, s.Close())
+	l.note("Close again", 0, s.Close())
+	n, err = s.Read(buf)
+	l.note("Read after Close", n, err)
+	l.note("SetDeadline after Close", 0, s.SetDeadline(time.Now()))
+	_, err = s.(interface{ File() (*os.File, error) }).File()
+	l.note("File after Close", 0, err)
+	rc, _ := s.(syscall.Conn).SyscallConn()
+	l.note("RawConn Control after Close", 0, rc.Control(func(uintptr) {}))
+	n, _, _, _, err = s.(msgConn).ReadMsgUnix(buf, nil)
+	l.note("ReadMsgUnix after Close", n, err)
+	n, _, err = s.(msgConn).WriteMsgUnix(buf, nil, nil)
+	l.note("WriteMsgUnix after Close", n, err)
+	cl.Close()
+
+	s, cl = acceptPair(t, ln, dial, l)
+	cl.Write([]byte("bye"))
+	cl.Close()
+	s.SetReadDeadline(time.Now().Add(10 * time.Second))
+	b, err := io.ReadAll(s)
+	l.note("ReadAll to the peer's close", len(b), err)
+	n, _, _, _, err = s.(msgConn).ReadMsgUnix(buf, nil)
+	l.note("ReadMsgUnix at EOF", n, err)
+	s.Close()
+
+	l.name(path, "PATH")
+	l.note("Listener Close", 0, ln.Close())
+	l.note("Listener Close again", 0, ln.Close())
+	_, err = ln.Accept()
+	l.note("Accept after Close", 0, err)
+	_, err = dial("unix", path)
+	l.note("Dial to the closed listener", 0, err)
+	return l.out
 }

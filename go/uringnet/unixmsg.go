@@ -66,13 +66,19 @@ func (pc *Conn) ReadMsgUnix(b, oob []byte) (n, oobn, flags int, addr *net.UnixAd
 // leave it nil. Errors are *net.OpError with Op "write".
 func (pc *Conn) WriteMsgUnix(b, oob []byte, addr *net.UnixAddr) (n, oobn int, err error) {
 	defer runtime.KeepAlive(pc)
+	// As package net's, errors name the local address and addr.
+	var dst net.Addr
+	if addr != nil {
+		dst = addr
+	}
+	wrap := func(err error) error { return wrapErr("write", pc.c.network(), pc.LocalAddr(), dst, err) }
 	if !pc.c.unix {
-		return 0, 0, pc.msgErr("write", errNotUnix)
+		return 0, 0, wrap(errNotUnix)
 	}
 	var sa syscall.Sockaddr
 	if addr != nil {
-		if addr.Net != "unix" {
-			return 0, 0, pc.msgErr("write", syscall.EAFNOSUPPORT)
+		if addr.Net != "unix" { // a bare errno here, as package net's
+			return 0, 0, &net.OpError{Op: "write", Net: pc.c.network(), Source: pc.LocalAddr(), Addr: dst, Err: syscall.EAFNOSUPPORT}
 		}
 		sa = &syscall.SockaddrUnix{Name: addr.Name}
 	}
@@ -87,15 +93,15 @@ func (pc *Conn) WriteMsgUnix(b, oob []byte, addr *net.UnixAddr) (n, oobn int, er
 	})
 	switch {
 	case err != nil:
-		return 0, 0, pc.msgErr("write", err)
+		return 0, 0, wrap(err)
 	case werr != nil:
-		return n, 0, pc.msgErr("write", os.NewSyscallError("sendmsg", werr))
+		return n, 0, wrap(os.NewSyscallError("sendmsg", werr))
 	}
 	return n, len(oob), nil
 }
 
-// msgErr wraps err as package net wraps ReadMsgUnix's and WriteMsgUnix's
-// errors: a *net.OpError, io.EOF included.
+// msgErr wraps err as package net wraps ReadMsgUnix's errors: a
+// *net.OpError, io.EOF included.
 func (pc *Conn) msgErr(op string, err error) error {
 	if err == io.EOF {
 		return &net.OpError{Op: op, Net: pc.c.network(), Source: pc.LocalAddr(), Addr: pc.RemoteAddr(), Err: io.EOF}
