@@ -7,6 +7,7 @@ import (
 	"math/rand"
 	"net"
 	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
@@ -38,22 +39,37 @@ func FuzzConnOps(f *testing.F) {
 // hang again, since the ring's state carries over between inputs; here a
 // hang ends in within's goroutine dump. It found a deadlock the fuzzer
 // reported only as that (TestSocketCallsRacingClose).
+// On unix conns, ops 8 and 9 are ReadMsgUnix and WriteMsgUnix.
 func TestConnOpsRandomized(t *testing.T) {
-	cfg := connOpsConfig
-	ln := newTestListener(t, &cfg)
-	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
-	n := scale(100, 5000)
-	for i := 0; i < n; i++ {
-		prog := make([]byte, rng.Intn(82))
-		rng.Read(prog)
-		func() {
-			defer func() {
-				if t.Failed() {
-					t.Logf("failed on input %d: %q", i, prog)
-				}
-			}()
-			runConnOps(t, ln, prog)
-		}()
+	for _, network := range []string{"tcp", "unix"} {
+		t.Run(network, func(t *testing.T) {
+			requireUring(t)
+			address := "127.0.0.1:0"
+			if network == "unix" {
+				address = filepath.Join(t.TempDir(), "ops.sock")
+			}
+			cfg := connOpsConfig
+			nl, err := cfg.Listen(bg, network, address)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nl.Close()
+			ln := nl.(*Listener)
+			rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+			n := scale(100, 5000)
+			for i := 0; i < n; i++ {
+				prog := make([]byte, rng.Intn(82))
+				rng.Read(prog)
+				func() {
+					defer func() {
+						if t.Failed() {
+							t.Logf("failed on input %d: %q", i, prog)
+						}
+					}()
+					runConnOps(t, ln, prog)
+				}()
+			}
+		})
 	}
 }
 
@@ -129,16 +145,28 @@ func runConnOps(t *testing.T, ln *Listener, prog []byte) {
 				serverClosed = true
 			case 7:
 				s.SetDeadline(time.Time{})
-			case 8: // server reads through RawConn, bounded by a short deadline
+			case 8: // server reads through RawConn (unix: ReadMsgUnix), bounded by a short deadline
 				s.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+				if s.c.unix {
+					n, _, _, _, err := s.ReadMsgUnix(buf[:min(arg, len(buf))], nil)
+					got = append(got, buf[:n]...)
+					checkFuzzErr(t, err, "read", serverClosed)
+					break
+				}
 				n, err := rawRecv(rc, buf[:min(arg, len(buf))], new(int))
 				got = append(got, buf[:n]...)
 				if _, reset := err.(syscall.Errno); !reset && !errors.Is(err, errRawReadQueued) {
 					checkFuzzErr(t, err, "raw-read", serverClosed) // recv(2)'s own errors: the peer's reset
 				}
-			case 9: // server writes through RawConn, bounded by a deadline
+			case 9: // server writes through RawConn (unix: WriteMsgUnix), bounded by a deadline
 				s.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
 				p := bytes.Repeat([]byte{byte(len(sSent))}, arg)
+				if s.c.unix {
+					n, _, err := s.WriteMsgUnix(p, nil, nil)
+					sSent = append(sSent, p[:n]...)
+					checkFuzzErr(t, err, "write", serverClosed || wroteClosed)
+					break
+				}
 				n, err := rawSend(rc, p, new(int))
 				sSent = append(sSent, p[:n]...)
 				if _, reset := err.(syscall.Errno); !reset {
