@@ -123,8 +123,17 @@ func adoptListener(s settings, nl net.Listener, op, network string, unlink bool)
 	}
 	pub := &Listener{l: l, keepAlive: s.keepAlive}
 	shareListenerRings(l, true)
-	runtime.SetFinalizer(pub, (*Listener).Close)
+	runtime.SetFinalizer(pub, closeDropped)
 	return pub, nil
+}
+
+// closeDropped is the safety net for a listener dropped without Close: it
+// closes the socket but leaves a unix socket's file, as package net's
+// does (its descriptor's finalizer closes; only Close unlinks). The socket
+// may have been handed on with File.
+func closeDropped(ln *Listener) {
+	ln.SetUnlinkOnClose(false)
+	ln.Close()
 }
 
 // startRings creates the listener's rings: the extra ones first, each held

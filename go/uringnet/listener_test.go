@@ -104,6 +104,33 @@ func TestUnixSocketRemovedOnClose(t *testing.T) {
 	abs.Close()
 }
 
+// A unix listener dropped without Close is closed by its finalizer, which
+// leaves the socket file, as package net's: only Close removes it.
+func TestDroppedUnixListenerKeepsItsFile(t *testing.T) {
+	requireUring(t)
+	path := filepath.Join(t.TempDir(), "dropped.sock")
+	l := func() *listener {
+		ln, err := (&ListenConfig{Require: true}).Listen(bg, "unix", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ln.(*Listener).l // the inner listener does not keep the public one
+	}()
+	waitFor(t, 10*time.Second, "the dropped listener closed by its finalizer", func() bool {
+		runtime.GC()
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.closed
+	})
+	// Close removed the file just after marking the listener closed: give
+	// that time to show.
+	for end := time.Now().Add(200 * time.Millisecond); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(path); err != nil {
+			t.Fatalf("the finalizer removed the socket file: %v", err)
+		}
+	}
+}
+
 func TestUnknownNetwork(t *testing.T) {
 	_, err := Listen("udp", "127.0.0.1:0")
 	checkOpError(t, err, "listen", nil)
