@@ -18,12 +18,17 @@ import (
 // filter). They re-run the test binary with childEnv naming the part to run.
 const childEnv = "URINGNET_TEST_CHILD"
 
-// runChild runs test name in a child process with childEnv=part and returns
-// its output; the child's failure fails the test.
-func runChild(t *testing.T, name, part string, extraEnv ...string) string {
+// inChild runs the top-level test t again in a child process with childEnv
+// set to part and logs the child's output, unless this process is that
+// child. It reports whether it is: then the caller runs the test's body.
+// The child's failure fails t, and its skip skips t.
+func inChild(t *testing.T, part string) bool {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^"+name+"$", "-test.v")
-	cmd.Env = append(append(os.Environ(), childEnv+"="+part), extraEnv...)
+	if os.Getenv(childEnv) == part {
+		return true
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v")
+	cmd.Env = append(os.Environ(), childEnv+"="+part)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("child %s: %v\n%s", part, err, out)
@@ -31,16 +36,15 @@ func runChild(t *testing.T, name, part string, extraEnv ...string) string {
 	if strings.Contains(string(out), "--- SKIP") {
 		t.Skipf("SKIP: child %s skipped:\n%s", part, out)
 	}
-	return string(out)
+	t.Log(strings.TrimSpace(string(out)))
+	return false
 }
 
 // Accept under fd exhaustion reports EMFILE like package net, and the
 // listener works again once fds are free.
 func TestAcceptFDExhaustion(t *testing.T) {
-	if os.Getenv(childEnv) != "fds" {
-		requireUring(t)
-		out := runChild(t, "TestAcceptFDExhaustion", "fds")
-		t.Log(strings.TrimSpace(out))
+	requireUring(t)
+	if !inChild(t, "fds") {
 		return
 	}
 	// A small limit, so that filling the table is quick. It is set before
@@ -149,12 +153,12 @@ func denyIOUringSetup() error {
 // Under a seccomp filter that refuses io_uring_setup, Listen falls back to
 // package net and serves; with Require it fails naming the reason.
 func TestFallbackUnderSeccomp(t *testing.T) {
-	if os.Getenv(childEnv) != "seccomp" {
+	if os.Getenv(childEnv) != "seccomp" { // the child probes only under its filter
 		if err := Available(); err != nil {
 			t.Skipf("SKIP: io_uring already unavailable, nothing to block: %v", err)
 		}
-		out := runChild(t, "TestFallbackUnderSeccomp", "seccomp")
-		t.Log(strings.TrimSpace(out))
+	}
+	if !inChild(t, "seccomp") {
 		return
 	}
 	if err := denyIOUringSetup(); err != nil {

@@ -86,10 +86,8 @@ func TestChurnReleasesEverything(t *testing.T) {
 // its locked thread when it returns. In a child process, so that idle
 // threads from other tests do not hide a leftover one.
 func TestClosedRingsEndTheirThreads(t *testing.T) {
-	if os.Getenv(childEnv) != "threads" {
-		requireUring(t)
-		out := runChild(t, "TestClosedRingsEndTheirThreads", "threads")
-		t.Log(strings.TrimSpace(out))
+	requireUring(t)
+	if !inChild(t, "threads") {
 		return
 	}
 	const listeners = 20

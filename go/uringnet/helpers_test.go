@@ -111,6 +111,17 @@ func within(t testing.TB, d time.Duration, what string, fn func()) {
 	}
 }
 
+// endedBy runs call, which blocks until end (run 50 ms in) ends it, and
+// checks that it returned within 10 s with op's *net.OpError wrapping
+// target.
+func endedBy(t *testing.T, what string, end func(), call func() error, op string, target error) {
+	t.Helper()
+	time.AfterFunc(50*time.Millisecond, end)
+	var err error
+	within(t, 10*time.Second, what, func() { err = call() })
+	checkOpError(t, err, op, target)
+}
+
 // checkOpError asserts err is a *net.OpError for op whose cause matches target.
 func checkOpError(t testing.TB, err error, op string, target error) {
 	t.Helper()

@@ -192,19 +192,13 @@ func TestRawReadWaitsForData(t *testing.T) {
 		}
 		// A deadline set meanwhile by another goroutine ends it too.
 		s.SetReadDeadline(time.Time{})
-		time.AfterFunc(50*time.Millisecond, func() { s.SetReadDeadline(time.Now()) })
-		within(t, 10*time.Second, "RawConn.Read until a deadline set while it waits", func() {
-			_, err := rawRecv(rc, buf, &calls)
-			checkOpError(t, err, "raw-read", os.ErrDeadlineExceeded)
-		})
+		endedBy(t, "RawConn.Read until a deadline set while it waits", func() { s.SetReadDeadline(time.Now()) },
+			func() error { _, err := rawRecv(rc, buf, &calls); return err }, "raw-read", os.ErrDeadlineExceeded)
 
 		// Close ends it.
 		s.SetReadDeadline(time.Time{})
-		time.AfterFunc(50*time.Millisecond, func() { s.Close() })
-		within(t, 10*time.Second, "RawConn.Read until Close", func() {
-			_, err := rawRecv(rc, buf, &calls)
-			checkOpError(t, err, "raw-read", net.ErrClosed)
-		})
+		endedBy(t, "RawConn.Read until Close", func() { s.Close() },
+			func() error { _, err := rawRecv(rc, buf, &calls); return err }, "raw-read", net.ErrClosed)
 	})
 }
 
@@ -327,11 +321,8 @@ func TestRawWriteDeadlineAndClose(t *testing.T) {
 		checkOpError(t, err, "raw-write", os.ErrDeadlineExceeded)
 	})
 	s.SetWriteDeadline(time.Time{})
-	time.AfterFunc(50*time.Millisecond, func() { s.Close() })
-	within(t, 10*time.Second, "RawConn.Write until Close", func() {
-		_, err := rawSend(rc, endless, &waits)
-		checkOpError(t, err, "raw-write", net.ErrClosed)
-	})
+	endedBy(t, "RawConn.Write until Close", func() { s.Close() },
+		func() error { _, err := rawSend(rc, endless, &waits); return err }, "raw-write", net.ErrClosed)
 }
 
 // After raw calls the socket is non-blocking; the ring's recv and sends
