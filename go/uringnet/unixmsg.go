@@ -42,8 +42,16 @@ func (pc *Conn) ReadMsgUnix(b, oob []byte) (n, oobn, flags int, addr *net.UnixAd
 	})
 	switch {
 	case errors.Is(err, errRawReadQueued):
-		n, err = pc.c.read(b)
-		return n, 0, 0, nil, pc.msgErr("read", err)
+		// recvmsg(2) would have read them, and set this flag (echoed by
+		// the kernel). An empty b takes one byte, as syscall.Recvmsg's
+		// one-byte buffer does on a stream socket.
+		if len(b) == 0 {
+			var one [1]byte
+			n, err = pc.c.read(one[:])
+		} else {
+			n, err = pc.c.read(b)
+		}
+		return n, 0, syscall.MSG_CMSG_CLOEXEC, nil, pc.msgErr("read", err)
 	case err != nil:
 		return 0, 0, 0, nil, pc.msgErr("read", err)
 	case rerr != nil:
@@ -52,7 +60,7 @@ func (pc *Conn) ReadMsgUnix(b, oob []byte) (n, oobn, flags int, addr *net.UnixAd
 	if u, ok := sa.(*syscall.SockaddrUnix); ok && u.Name != "" {
 		addr = &net.UnixAddr{Name: u.Name, Net: "unix"}
 	}
-	if n == 0 && len(b) > 0 {
+	if n == 0 { // also for an empty b: syscall.Recvmsg read into a byte of its own
 		return 0, oobn, flags, addr, pc.msgErr("read", io.EOF)
 	}
 	return n, oobn, flags, addr, nil
