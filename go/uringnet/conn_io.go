@@ -34,13 +34,13 @@ func (c *conn) read(p []byte) (int, error) {
 	idled := false // this Read's direct wait passed the idle limit: wait on the ring
 	for {
 		c.mu.Lock()
+		if len(p) == 0 && !c.closed { // as package net's: no wait, even past the deadline
+			c.mu.Unlock()
+			return 0, nil
+		}
 		if err := c.blockedLocked(&c.rdl); err != nil {
 			c.mu.Unlock()
 			return 0, err
-		}
-		if len(p) == 0 {
-			c.mu.Unlock()
-			return 0, nil
 		}
 		if int(c.rhead) < len(c.rq) {
 			var doneIDs [8]uint16 // on the stack: most Reads finish a few buffers
