@@ -63,15 +63,7 @@ func TestAddrsSurvivePeerReset(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stdLn.Close()
-	dialed, err := Dial("tcp", stdLn.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dialed.Close()
-	peer, err := stdLn.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	peer, dialed := acceptDialed(t, stdLn, Dial)
 	for _, tc := range []struct {
 		name string
 		c    net.Conn // ours

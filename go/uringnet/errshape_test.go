@@ -43,7 +43,6 @@ func TestErrorsAsPackageNet(t *testing.T) {
 }
 
 type listenFunc func(network, address string) (net.Listener, error)
-type dialFunc func(network, address string) (net.Conn, error)
 
 // errorLog describes each step's result with the addresses replaced by
 // their roles.
@@ -76,23 +75,7 @@ func (l *errorLog) name(pairs ...string) {
 // names their addresses in l.
 func acceptPair(t *testing.T, ln net.Listener, dial dialFunc, l *errorLog) (net.Conn, net.Conn) {
 	t.Helper()
-	got := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		got <- c
-	}()
-	cl, err := dial(ln.Addr().Network(), ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s net.Conn
-	select {
-	case s = <-got:
-	case <-time.After(10 * time.Second):
-	}
-	if s == nil {
-		t.Fatal("accept failed or timed out")
-	}
+	s, cl := acceptDialed(t, ln, dial)
 	l.name(s.LocalAddr().String(), "SERVER", s.RemoteAddr().String(), "CLIENT")
 	return s, cl
 }

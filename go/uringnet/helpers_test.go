@@ -57,32 +57,47 @@ func pair(t testing.TB, ln *Listener) (*Conn, net.Conn) {
 // pairDialed is pair with the client dialed by d.
 func pairDialed(t testing.TB, ln *Listener, d *net.Dialer) (*Conn, net.Conn) {
 	t.Helper()
-	type res struct {
-		c   *Conn
+	s, cl := acceptDialed(t, ln, func(network, address string) (net.Conn, error) {
+		ctx, cancel := context.WithTimeout(bg, 5*time.Second)
+		defer cancel()
+		return d.DialContext(ctx, network, address)
+	})
+	return s.(*Conn), cl
+}
+
+type dialFunc func(network, address string) (net.Conn, error)
+
+// acceptDialed returns the conn ln accepts from a client dialed by dial,
+// and that client, for any listener (uringnet's or package net's) and any
+// dialer. Both close at the test's end.
+func acceptDialed(t testing.TB, ln net.Listener, dial dialFunc) (net.Conn, net.Conn) {
+	t.Helper()
+	type accepted struct {
+		c   net.Conn
 		err error
 	}
-	ch := make(chan res, 1)
+	ch := make(chan accepted, 1)
 	go func() {
-		c, err := ln.AcceptUring()
-		ch <- res{c, err}
+		c, err := ln.Accept()
+		ch <- accepted{c, err}
 	}()
-	ctx, cancel := context.WithTimeout(bg, 5*time.Second)
-	defer cancel()
-	cl, err := d.DialContext(ctx, ln.Addr().Network(), ln.Addr().String())
+	cl, err := dial(ln.Addr().Network(), ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r res
+	var a accepted
 	select {
-	case r = <-ch:
+	case a = <-ch:
 	case <-time.After(10 * time.Second):
+		cl.Close()
 		t.Fatal("accept timed out")
 	}
-	if r.err != nil {
-		t.Fatal(r.err)
+	if a.err != nil {
+		cl.Close()
+		t.Fatal(a.err)
 	}
-	t.Cleanup(func() { r.c.Close(); cl.Close() })
-	return r.c, cl
+	t.Cleanup(func() { a.c.Close(); cl.Close() })
+	return a.c, cl
 }
 
 // expectEchoes serves echo on ln and checks that a new client's ping comes

@@ -229,16 +229,7 @@ func stdPair(t *testing.T) (net.Conn, net.Conn) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close(); c.Close() })
-	return s, c
+	return acceptDialed(t, ln, net.Dial)
 }
 
 // waitUnread waits until bytes from the peer wait unread on s: in the

@@ -30,29 +30,12 @@ func unixPair(t *testing.T, uringPeer bool) (*Conn, msgConn) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		accepted <- c
-	}()
 	dial := net.Dial
 	if uringPeer {
 		dial = Dial
 	}
-	cl, err := dial("unix", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s *Conn
-	select {
-	case c := <-accepted:
-		s, _ = c.(*Conn)
-	case <-time.After(10 * time.Second):
-	}
-	if s == nil {
-		t.Fatal("accept failed or timed out")
-	}
-	t.Cleanup(func() { s.Close(); cl.Close() })
+	sc, cl := acceptDialed(t, ln, dial)
+	s := sc.(*Conn)
 	s.SetDeadline(time.Now().Add(20 * time.Second))
 	cl.SetDeadline(time.Now().Add(20 * time.Second))
 	return s, cl.(msgConn)
@@ -290,16 +273,7 @@ func TestReadMsgUnixEmptyBufferAsNet(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	peer, err := net.Dial("unix", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peer.Close()
-	s, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, peer := acceptDialed(t, ln, net.Dial)
 	s.SetDeadline(time.Now().Add(20 * time.Second))
 	want := script(t, s.(msgConn), peer.(msgConn))
 
