@@ -23,8 +23,10 @@ var errNotUnix = errors.New("uringnet: ReadMsgUnix and WriteMsgUnix need a unix 
 // (*net.UnixConn).ReadMsgUnix does: descriptors arrive close-on-exec, flags
 // are recvmsg's, and addr is the sender's bound address, if any. Bytes the
 // ring received before this call and no Read returned come first, alone:
-// n of them, no control messages. Errors are *net.OpError with Op "read",
-// io.EOF included, as package net's.
+// n of them, no control messages. As with package net's, an empty b still
+// takes one byte of the stream and reports n = 1 (control messages need a
+// byte to ride on). Errors are *net.OpError with Op "read", io.EOF
+// included, as package net's.
 func (pc *Conn) ReadMsgUnix(b, oob []byte) (n, oobn, flags int, addr *net.UnixAddr, err error) {
 	defer runtime.KeepAlive(pc)
 	if !pc.c.unix {
