@@ -70,8 +70,9 @@ type ListenConfig struct {
 	// negative: every Read goes through the ring.
 	DirectReadConns int
 
-	// Require makes Listen fail when io_uring cannot be used, instead of
-	// falling back to a standard net listener.
+	// Require makes Listen fail when io_uring cannot be used, or the
+	// network is not one it serves ("unixpacket"), instead of falling back
+	// to a standard net listener.
 	Require bool
 
 	mptcp mptcpChoice // SetMultipathTCP (mptcp.go)

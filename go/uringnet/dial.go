@@ -2,7 +2,6 @@ package uringnet
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"os"
 	"sync"
@@ -28,14 +27,17 @@ type Dialer struct {
 	Resolver      *net.Resolver
 	Control       func(network, address string, c syscall.RawConn) error
 
-	// Require makes Dial fail when io_uring cannot be used, instead of
-	// returning a package net conn.
+	// Require makes Dial fail when io_uring cannot be used, or the network
+	// is not one it serves ("udp"), instead of returning a package net
+	// conn.
 	Require bool
 
 	mptcp mptcpChoice // SetMultipathTCP (mptcp.go)
 }
 
 // Dial connects to address on network ("tcp", "tcp4", "tcp6" or "unix").
+// Other networks ("udp", "unixgram", ...) get package net's conn or error,
+// as net.Dial would give them.
 func Dial(network, address string) (net.Conn, error) {
 	var d Dialer
 	return d.DialContext(context.Background(), network, address)
@@ -48,14 +50,15 @@ func (d *Dialer) Dial(network, address string) (net.Conn, error) {
 
 // DialContext connects to address on network; ctx bounds the connect.
 func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	switch network {
-	case "tcp", "tcp4", "tcp6", "unix":
-	default:
-		return nil, &net.OpError{Op: "dial", Net: network, Err: net.UnknownNetworkError(network)}
-	}
 	std := net.Dialer{Timeout: d.Timeout, Deadline: d.Deadline, LocalAddr: d.LocalAddr, KeepAlive: d.KeepAlive,
 		FallbackDelay: d.FallbackDelay, Resolver: d.Resolver, Control: d.Control}
 	d.mptcp.applyTo(std.SetMultipathTCP)
+	if !isStream(network) {
+		if d.Require {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: errNotStream(network)}
+		}
+		return std.DialContext(ctx, network, address)
+	}
 	if why := Available(); why != nil {
 		if d.Require {
 			return nil, &net.OpError{Op: "dial", Net: network, Err: why}
@@ -145,19 +148,17 @@ func (d *dialRingSet) adopt(s settings, fd int, network string) (*conn, error) {
 // FileConn returns a conn on a copy of the connected socket open on f, like
 // net.FileConn (for a conn handed over by systemd's Accept=yes socket
 // activation or a parent process), served through io_uring on the rings
-// dialed conns use. Closing the conn does not affect f. TCP and unix stream
-// sockets are supported; when io_uring cannot be used it returns
-// net.FileConn's conn.
+// dialed conns use. Closing the conn does not affect f. When io_uring
+// cannot be used, and for sockets other than TCP and unix streams (UDP,
+// unixgram, unixpacket), it returns net.FileConn's conn.
 func FileConn(f *os.File) (net.Conn, error) {
 	nc, err := net.FileConn(f)
 	if err != nil || Available() != nil {
 		return nc, err
 	}
 	network := nc.LocalAddr().Network()
-	if network != "tcp" && network != "unix" { // udp, unixgram, unixpacket: not streams
-		nc.Close()
-		return nil, &net.OpError{Op: "file", Net: "file+net", Addr: nc.LocalAddr(),
-			Err: fmt.Errorf("uringnet: %s conns are not supported (tcp and unix stream sockets are)", network)}
+	if !isStream(network) { // udp, unixgram, unixpacket: not streams
+		return nc, nil
 	}
 	c, err := moveToRing(nc, network)
 	if err != nil {

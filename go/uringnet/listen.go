@@ -13,8 +13,9 @@ import (
 
 // Listen announces on the local network address, like net.Listen, and serves
 // its connections through io_uring. network is "tcp", "tcp4", "tcp6" or
-// "unix". When io_uring cannot be used (see Available), Listen returns a
-// listener from package net instead.
+// "unix"; other networks (say "unixpacket", whose records a stream would
+// merge) get package net's listener or error. When io_uring cannot be used
+// (see Available), Listen returns a listener from package net instead.
 func Listen(network, address string) (net.Listener, error) {
 	var lc ListenConfig
 	return lc.Listen(context.Background(), network, address)
@@ -27,13 +28,14 @@ func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (ne
 	if err != nil {
 		return nil, &net.OpError{Op: "listen", Net: network, Err: err}
 	}
-	switch network {
-	case "tcp", "tcp4", "tcp6", "unix":
-	default:
-		return nil, &net.OpError{Op: "listen", Net: network, Err: net.UnknownNetworkError(network)}
-	}
 	std := net.ListenConfig{KeepAlive: lc.KeepAlive, Control: lc.Control}
 	lc.mptcp.applyTo(std.SetMultipathTCP)
+	if !isStream(network) {
+		if lc.Require {
+			return nil, &net.OpError{Op: "listen", Net: network, Err: errNotStream(network)}
+		}
+		return std.Listen(ctx, network, address)
+	}
 	if why := Available(); why != nil {
 		if lc.Require {
 			return nil, &net.OpError{Op: "listen", Net: network, Err: why}
@@ -41,6 +43,23 @@ func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (ne
 		return std.Listen(ctx, network, address)
 	}
 	return listenUring(ctx, s, &std, network, address)
+}
+
+// isStream reports whether io_uring serves network: the byte streams of
+// TCP and unix stream sockets. Datagram and record networks, and names
+// package net does not know, are left to package net.
+func isStream(network string) bool {
+	switch network {
+	case "tcp", "tcp4", "tcp6", "unix":
+		return true
+	}
+	return false
+}
+
+// errNotStream is the error for a network io_uring does not serve, where
+// the caller asked for io_uring (Require).
+func errNotStream(network string) error {
+	return fmt.Errorf("uringnet: %q sockets are not served on io_uring (tcp, tcp4, tcp6 and unix streams are)", network)
 }
 
 // listenUring makes the socket with package net (same address parsing,
@@ -60,7 +79,8 @@ func listenUring(ctx context.Context, s settings, std *net.ListenConfig, network
 // on f, like net.FileListener (for sockets handed over by systemd's socket
 // activation or a parent process), serving its conns through io_uring. As
 // with package net, closing the listener does not affect f, and a unix
-// socket's file is not removed. When io_uring cannot be used it returns
+// socket's file is not removed. When io_uring cannot be used, and for
+// sockets other than TCP and unix streams ("unixpacket"), it returns
 // net.FileListener's listener.
 func FileListener(f *os.File) (net.Listener, error) {
 	var lc ListenConfig
@@ -86,10 +106,12 @@ func (lc *ListenConfig) FileListener(f *os.File) (net.Listener, error) {
 	if ul, ok := nl.(*net.UnixListener); ok {
 		ul.SetUnlinkOnClose(false)
 	}
-	if network != "tcp" && network != "unix" { // "unixpacket": records, not a stream
-		nl.Close()
-		return nil, &net.OpError{Op: "file", Net: "file+net", Addr: nl.Addr(),
-			Err: fmt.Errorf("uringnet: %s listeners are not supported (tcp and unix stream sockets are)", network)}
+	if !isStream(network) { // "unixpacket": records, not a stream
+		if lc.Require {
+			nl.Close()
+			return nil, &net.OpError{Op: "file", Net: "file+net", Addr: nl.Addr(), Err: errNotStream(network)}
+		}
+		return nl, nil
 	}
 	return adoptListener(s, nl, "file", network, false)
 }

@@ -131,9 +131,100 @@ func TestDroppedUnixListenerKeepsItsFile(t *testing.T) {
 	}
 }
 
-func TestUnknownNetwork(t *testing.T) {
-	_, err := Listen("udp", "127.0.0.1:0")
+// Networks io_uring does not serve (datagrams, unix records, names package
+// net does not know) get what package net gives them: its conns and
+// listeners, or its errors, word for word. With Require they get an error
+// naming the network instead.
+func TestNonStreamNetworksGoToPackageNet(t *testing.T) {
+	requireUring(t)
+	// Dial "udp": package net's conn, and it works.
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	c, err := Dial("udp", pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, ok := c.(*net.UDPConn); !ok {
+		t.Fatalf("Dial udp returned %T, want *net.UDPConn", c)
+	}
+	c.Write([]byte("datagram"))
+	pc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 16)
+	if n, _, err := pc.ReadFrom(buf); err != nil || string(buf[:n]) != "datagram" {
+		t.Fatalf("the datagram: %q %v", buf[:n], err)
+	}
+
+	// Listen "unixpacket": package net's listener, records kept apart.
+	path := filepath.Join(t.TempDir(), "p.sock")
+	ln, err := Listen("unixpacket", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if _, ok := ln.(*net.UnixListener); !ok {
+		t.Fatalf("Listen unixpacket returned %T, want *net.UnixListener", ln)
+	}
+	s, cl := acceptDialed(t, ln, net.Dial)
+	cl.Write([]byte("one"))
+	cl.Write([]byte("two"))
+	s.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := s.Read(buf); err != nil || string(buf[:n]) != "one" {
+		t.Fatalf("first record: %q %v", buf[:n], err)
+	}
+
+	// Inherited sockets of those kinds: package net's too.
+	uf, _ := pc.(*net.UDPConn).File()
+	defer uf.Close()
+	if fc, err := FileConn(uf); err != nil {
+		t.Fatalf("FileConn on a UDP socket: %v", err)
+	} else if _, ok := fc.(*net.UDPConn); !ok {
+		t.Fatalf("FileConn on a UDP socket returned %T", fc)
+	} else {
+		fc.Close()
+	}
+	pf, _ := ln.(*net.UnixListener).File()
+	defer pf.Close()
+	if fl, err := FileListener(pf); err != nil {
+		t.Fatalf("FileListener on a unixpacket socket: %v", err)
+	} else if _, ok := fl.(*net.UnixListener); !ok {
+		t.Fatalf("FileListener on a unixpacket socket returned %T", fl)
+	} else {
+		fl.Close()
+	}
+
+	// Package net's errors, word for word.
+	for _, nw := range [][2]string{{"udp", "127.0.0.1:0"}, {"ip4:icmp", "127.0.0.1"}, {"bogus", "127.0.0.1:0"}} {
+		_, stdErr := net.Listen(nw[0], nw[1])
+		_, err := Listen(nw[0], nw[1])
+		if stdErr == nil || err == nil || err.Error() != stdErr.Error() {
+			t.Errorf("Listen(%q): %v, package net: %v", nw[0], err, stdErr)
+		}
+	}
+	_, stdErr := net.Dial("bogus", "127.0.0.1:1")
+	if _, err := Dial("bogus", "127.0.0.1:1"); stdErr == nil || err == nil || err.Error() != stdErr.Error() {
+		t.Errorf("Dial(bogus): %v, package net: %v", err, stdErr)
+	}
+
+	// Require: an error that names the network.
+	_, err = (&ListenConfig{Require: true}).Listen(bg, "unixpacket", filepath.Join(t.TempDir(), "q.sock"))
 	checkOpError(t, err, "listen", nil)
+	if !strings.Contains(err.Error(), `"unixpacket"`) {
+		t.Errorf("Require, unixpacket: %v", err)
+	}
+	_, err = (&Dialer{Require: true}).Dial("udp", pc.LocalAddr().String())
+	checkOpError(t, err, "dial", nil)
+	if !strings.Contains(err.Error(), `"udp"`) {
+		t.Errorf("Require, udp: %v", err)
+	}
+	_, err = (&ListenConfig{Require: true}).FileListener(pf)
+	checkOpError(t, err, "file", nil)
+	if !strings.Contains(err.Error(), `"unixpacket"`) {
+		t.Errorf("Require, FileListener on unixpacket: %v", err)
+	}
 }
 
 func TestConfigValidation(t *testing.T) {
@@ -518,17 +609,6 @@ func TestFileListener(t *testing.T) {
 	uln2.Close()
 	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("socket file left behind after SetUnlinkOnClose(true): %v", err)
-	}
-
-	pk, err := net.Listen("unixpacket", filepath.Join(t.TempDir(), "p.sock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pk.Close()
-	pf, _ := pk.(*net.UnixListener).File()
-	defer pf.Close()
-	if _, err := FileListener(pf); err == nil || !strings.Contains(err.Error(), "unixpacket") {
-		t.Fatalf("FileListener on a unixpacket socket: %v, want an error naming it", err)
 	}
 	regular, _ := os.Open(os.Args[0])
 	defer regular.Close()
