@@ -327,8 +327,8 @@ func TestDialControl(t *testing.T) {
 
 // FileConn serves a connected socket handed over as a file through
 // io_uring, as net.FileConn would: the peer's bytes come through, Close
-// leaves the file open, datagram sockets are refused, and without io_uring
-// it returns package net's conn.
+// leaves the file open, and without io_uring it returns package net's conn
+// (datagram sockets: TestNonStreamNetworksGoToPackageNet).
 func TestFileConn(t *testing.T) {
 	requireUring(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

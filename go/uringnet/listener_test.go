@@ -2,6 +2,7 @@ package uringnet
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -177,24 +178,24 @@ func TestNonStreamNetworksGoToPackageNet(t *testing.T) {
 	}
 
 	// Inherited sockets of those kinds: package net's too.
+	netsOwn := func(what string, got io.Closer, err error, want string) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		got.Close()
+		if typ := fmt.Sprintf("%T", got); typ != want {
+			t.Fatalf("%s returned %s, want %s", what, typ, want)
+		}
+	}
 	uf, _ := pc.(*net.UDPConn).File()
 	defer uf.Close()
-	if fc, err := FileConn(uf); err != nil {
-		t.Fatalf("FileConn on a UDP socket: %v", err)
-	} else if _, ok := fc.(*net.UDPConn); !ok {
-		t.Fatalf("FileConn on a UDP socket returned %T", fc)
-	} else {
-		fc.Close()
-	}
+	fc, err := FileConn(uf)
+	netsOwn("FileConn on a UDP socket", fc, err, "*net.UDPConn")
 	pf, _ := ln.(*net.UnixListener).File()
 	defer pf.Close()
-	if fl, err := FileListener(pf); err != nil {
-		t.Fatalf("FileListener on a unixpacket socket: %v", err)
-	} else if _, ok := fl.(*net.UnixListener); !ok {
-		t.Fatalf("FileListener on a unixpacket socket returned %T", fl)
-	} else {
-		fl.Close()
-	}
+	fl, err := FileListener(pf)
+	netsOwn("FileListener on a unixpacket socket", fl, err, "*net.UnixListener")
 
 	// Package net's errors, word for word.
 	for _, nw := range [][2]string{{"udp", "127.0.0.1:0"}, {"ip4:icmp", "127.0.0.1"}, {"bogus", "127.0.0.1:0"}} {
@@ -551,8 +552,9 @@ const soReusePort = 0xf
 // FileListener serves a listening socket handed over as a file (systemd
 // socket activation, a parent process) through io_uring: TCP and unix
 // stream sockets work, the file stays usable by its owner, a unix socket's
-// path stays, other sockets and non-sockets get clear errors, and without
-// io_uring it returns package net's listener.
+// path stays, a file that is no socket gets a clear error, and without
+// io_uring it returns package net's listener (unixpacket sockets:
+// TestNonStreamNetworksGoToPackageNet).
 func TestFileListener(t *testing.T) {
 	requireUring(t)
 	serveFrom := func(t *testing.T, network, address string) (net.Listener, *os.File) {
