@@ -53,13 +53,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	std := net.Dialer{Timeout: d.Timeout, Deadline: d.Deadline, LocalAddr: d.LocalAddr, KeepAlive: d.KeepAlive,
 		FallbackDelay: d.FallbackDelay, Resolver: d.Resolver, Control: d.Control}
 	d.mptcp.applyTo(std.SetMultipathTCP)
-	if !isStream(network) {
-		if d.Require {
-			return nil, &net.OpError{Op: "dial", Net: network, Err: errNotStream(network)}
-		}
-		return std.DialContext(ctx, network, address)
-	}
-	if why := Available(); why != nil {
+	if why := notServed(network); why != nil {
 		if d.Require {
 			return nil, &net.OpError{Op: "dial", Net: network, Err: why}
 		}

@@ -30,13 +30,7 @@ func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (ne
 	}
 	std := net.ListenConfig{KeepAlive: lc.KeepAlive, Control: lc.Control}
 	lc.mptcp.applyTo(std.SetMultipathTCP)
-	if !isStream(network) {
-		if lc.Require {
-			return nil, &net.OpError{Op: "listen", Net: network, Err: errNotStream(network)}
-		}
-		return std.Listen(ctx, network, address)
-	}
-	if why := Available(); why != nil {
+	if why := notServed(network); why != nil {
 		if lc.Require {
 			return nil, &net.OpError{Op: "listen", Net: network, Err: why}
 		}
@@ -60,6 +54,15 @@ func isStream(network string) bool {
 // the caller asked for io_uring (Require).
 func errNotStream(network string) error {
 	return fmt.Errorf("uringnet: %q sockets are not served on io_uring (tcp, tcp4, tcp6 and unix streams are)", network)
+}
+
+// notServed says why Listen and Dial leave network to package net: not a
+// stream, or io_uring unavailable (Available). nil: io_uring serves it.
+func notServed(network string) error {
+	if !isStream(network) {
+		return errNotStream(network)
+	}
+	return Available()
 }
 
 // listenUring makes the socket with package net (same address parsing,
