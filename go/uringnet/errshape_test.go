@@ -234,14 +234,31 @@ func unixErrorScript(t *testing.T, listen listenFunc, dial dialFunc, path string
 	l.note("WriteMsgUnix after Close", n, err)
 	cl.Close()
 
+	// An empty b with an oob takes a byte of the stream (syscall.Recvmsg
+	// reads into one of its own), and with none reads nothing: EOF in
+	// package net's words. With ring reads, the bytes are queued.
 	s, cl = acceptPair(t, ln, dial, l)
+	s.SetReadDeadline(time.Now().Add(10 * time.Second))
+	cl.Write([]byte("abcd"))
+	n, err = io.ReadFull(s, buf[:1])
+	l.note("ReadFull of one byte", n, err)
+	oob := make([]byte, 64)
+	n, oobn, flags, _, err := s.(msgConn).ReadMsgUnix(nil, nil)
+	l.note(fmt.Sprintf("ReadMsgUnix(nil, nil): oobn=%d flags=%#x", oobn, flags), n, err)
+	n, oobn, flags, _, err = s.(msgConn).ReadMsgUnix(nil, oob)
+	l.note(fmt.Sprintf("ReadMsgUnix(nil, oob): oobn=%d flags=%#x", oobn, flags), n, err)
+	n, err = s.Read(buf)
+	l.note("Read of the rest", n, err)
 	cl.Write([]byte("bye"))
 	cl.Close()
-	s.SetReadDeadline(time.Now().Add(10 * time.Second))
 	b, err := io.ReadAll(s)
 	l.note("ReadAll to the peer's close", len(b), err)
 	n, _, _, _, err = s.(msgConn).ReadMsgUnix(buf, nil)
 	l.note("ReadMsgUnix at EOF", n, err)
+	n, oobn, flags, _, err = s.(msgConn).ReadMsgUnix(nil, nil)
+	l.note(fmt.Sprintf("ReadMsgUnix(nil, nil) at EOF: oobn=%d flags=%#x", oobn, flags), n, err)
+	n, oobn, flags, _, err = s.(msgConn).ReadMsgUnix(nil, oob)
+	l.note(fmt.Sprintf("ReadMsgUnix(nil, oob) at EOF: oobn=%d flags=%#x", oobn, flags), n, err)
 	s.Close()
 
 	l.name(path, "PATH")

@@ -23,10 +23,11 @@ var errNotUnix = errors.New("uringnet: ReadMsgUnix and WriteMsgUnix need a unix 
 // (*net.UnixConn).ReadMsgUnix does: descriptors arrive close-on-exec, flags
 // are recvmsg's, and addr is the sender's bound address, if any. Bytes the
 // ring received before this call and no Read returned come first, alone:
-// n of them, no control messages. As with package net's, an empty b still
-// takes one byte of the stream and reports n = 1 (control messages need a
-// byte to ride on). Errors are *net.OpError with Op "read", io.EOF
-// included, as package net's.
+// n of them, no control messages. As with package net's, an empty b with
+// a non-empty oob still takes one byte of the stream and reports n = 1
+// (control messages need a byte to ride on), and an empty b with no oob
+// reads nothing and reports io.EOF. Errors are *net.OpError with Op
+// "read", io.EOF included, as package net's.
 func (pc *Conn) ReadMsgUnix(b, oob []byte) (n, oobn, flags int, addr *net.UnixAddr, err error) {
 	defer runtime.KeepAlive(pc)
 	if !pc.c.unix {
@@ -44,15 +45,18 @@ func (pc *Conn) ReadMsgUnix(b, oob []byte) (n, oobn, flags int, addr *net.UnixAd
 	})
 	switch {
 	case errors.Is(err, errRawReadQueued):
-		// recvmsg(2) would have read them, and set this flag (echoed by
-		// the kernel). An empty b takes one byte, as syscall.Recvmsg's
-		// one-byte buffer does on a stream socket.
-		if len(b) == 0 {
-			var one [1]byte
-			n, err = pc.c.read(one[:])
-		} else {
-			n, err = pc.c.read(b)
+		// What recvmsg(2) would have read, with the flag the kernel
+		// echoes. With an empty b, syscall.Recvmsg reads one byte of its
+		// own where oob asks for control messages, and nothing otherwise,
+		// which package net reports as EOF.
+		p := b
+		if len(p) == 0 {
+			if len(oob) == 0 {
+				return 0, 0, syscall.MSG_CMSG_CLOEXEC, nil, pc.msgErr("read", io.EOF)
+			}
+			p = make([]byte, 1)
 		}
+		n, err = pc.c.read(p)
 		return n, 0, syscall.MSG_CMSG_CLOEXEC, nil, pc.msgErr("read", err)
 	case err != nil:
 		return 0, 0, 0, nil, pc.msgErr("read", err)
@@ -62,7 +66,7 @@ func (pc *Conn) ReadMsgUnix(b, oob []byte) (n, oobn, flags int, addr *net.UnixAd
 	if u, ok := sa.(*syscall.SockaddrUnix); ok && u.Name != "" {
 		addr = &net.UnixAddr{Name: u.Name, Net: "unix"}
 	}
-	if n == 0 { // also for an empty b: syscall.Recvmsg read into a byte of its own
+	if n == 0 { // also for an empty b (see above), as package net's
 		return 0, oobn, flags, addr, pc.msgErr("read", io.EOF)
 	}
 	return n, oobn, flags, addr, nil

@@ -2,12 +2,10 @@ package uringnet
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -232,56 +230,5 @@ func TestReadMsgUnixWaitsAndClose(t *testing.T) {
 		var err error
 		within(t, 10*time.Second, "ReadMsgUnix after Close", func() { err = <-got })
 		checkOpError(t, err, "read", net.ErrClosed)
-	})
-}
-
-// ReadMsgUnix with an empty b does what package net's does on a stream
-// socket: it takes one byte (syscall.Recvmsg reads into a byte of its own)
-// and reports n = 1, and at EOF it returns io.EOF. The same script runs on
-// a pair of package net's unix conns and on uringnet's, reading directly
-// and with the next byte already queued by the ring.
-func TestReadMsgUnixEmptyBufferAsNet(t *testing.T) {
-	script := func(t *testing.T, s, peer msgConn) []string {
-		var got []string
-		note := func(step string, n, oobn, flags int, err error) {
-			var ope *net.OpError
-			e := fmt.Sprint(err)
-			if errors.As(err, &ope) {
-				e = "OpError(" + ope.Op + ", " + fmt.Sprint(ope.Err) + ")"
-			}
-			got = append(got, fmt.Sprintf("%s: n %d oobn %d flags %#x err %s", step, n, oobn, flags, e))
-		}
-		oob := make([]byte, 64)
-		if _, err := peer.Write([]byte("abc")); err != nil {
-			t.Fatal(err)
-		}
-		one := make([]byte, 1)
-		n, err := io.ReadFull(s, one)
-		note("Read "+string(one[:n]), n, 0, 0, err)
-		n, oobn, flags, _, err := s.ReadMsgUnix(nil, oob)
-		note("ReadMsgUnix(nil)", n, oobn, flags, err)
-		n, err = s.Read(make([]byte, 8))
-		note("Read", n, 0, 0, err)
-		peer.Close()
-		within(t, 10*time.Second, "ReadMsgUnix at EOF", func() { n, oobn, flags, _, err = s.ReadMsgUnix(nil, oob) })
-		note("ReadMsgUnix(nil) at EOF", n, oobn, flags, err)
-		return got
-	}
-
-	ln, err := net.Listen("unix", filepath.Join(t.TempDir(), "net.sock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	s, peer := acceptDialed(t, ln, net.Dial)
-	s.SetDeadline(time.Now().Add(20 * time.Second))
-	want := script(t, s.(msgConn), peer.(msgConn))
-
-	readModes(t, func(t *testing.T) {
-		s, peer := unixPair(t, false)
-		got := script(t, s, peer)
-		if strings.Join(got, "\n") != strings.Join(want, "\n") {
-			t.Errorf("uringnet:\n%s\npackage net:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-		}
 	})
 }
