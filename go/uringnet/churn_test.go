@@ -21,6 +21,7 @@ import (
 func TestChurnReleasesEverything(t *testing.T) {
 	requireUring(t)
 	dur := time.Duration(scale(5, 60)) * time.Second
+	loneKickFD() // the lone waits' eventfd is made once for the process, not per conn
 	baseG, baseFD := runtime.NumGoroutine(), openFDs(t)
 	runtime.GC()
 	debug.FreeOSMemory()

@@ -93,6 +93,8 @@ type settings struct {
 	batchUsec   int           // longest wait for a batch of completions before taking one
 	directConns int           // a ring with at most this many busy conns serves their Reads directly (direct.go); 0: never
 	directIdle  time.Duration // a direct Read waiting longer goes back to the ring (direct.go)
+	loneWait    time.Duration // a lone busy conn's Read waits in the kernel in slices this long (lone.go); 0: never
+	loneIdle    time.Duration // and for at most this long in all
 	keepAlive   time.Duration
 }
 
@@ -112,6 +114,8 @@ func (lc *ListenConfig) settings() (settings, error) {
 		directConns: envInt("URINGNET_DIRECT_CONNS", 32),
 		directIdle:  time.Duration(envInt("URINGNET_DIRECT_IDLE_MS", 1000)) * time.Millisecond,
 		writeBuf:    envInt("URINGNET_WRITEBUF", 64<<10),
+		loneWait:    time.Duration(envInt("URINGNET_LONE_USEC", 1000)) * time.Microsecond,
+		loneIdle:    time.Duration(envInt("URINGNET_LONE_IDLE_MS", 50)) * time.Millisecond,
 	}
 	if lc.WriteBuffer != 0 {
 		if lc.WriteBuffer > 64<<20 {

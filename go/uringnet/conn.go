@@ -84,6 +84,7 @@ type conn struct {
 	recvOff        bool        // direct, and the ring's recv has ended: Read may recv(2)
 	noDirect       bool        // no direct reader could be made (no descriptor): stay on the ring
 	nonblock       bool        // the socket is O_NONBLOCK for good: a RawConn function ran (rawio.go)
+	loneOff        bool        // no lone waits until the conn goes back to the ring; under rmu (lone.go)
 	readWin        uint16      // the last activity window a Read counted c in; under rmu (direct.go)
 	linger         atomic.Bool // SetLinger set a positive linger: close(2) may block; here to fill the word
 

@@ -236,6 +236,7 @@ func (c *conn) close() error {
 		})
 	}
 	c.mu.Unlock()
+	kickLone(c)
 	c.closeDirectReader()
 	c.rdl.stop(&c.r.deadlines)
 	c.wdl.stop(&c.r.deadlines)

@@ -168,6 +168,15 @@ func (dr *directReader) read(p []byte) (int, error) {
 // on the ring for good), or no data came within the idle limit (the conn
 // went back to the ring; a later Read may come back).
 func (c *conn) readDirect(dr *directReader, p []byte) (n int, err error, done bool) {
+	if c.loneOK() {
+		if dr != nil {
+			c.closeDirectReader() // out of the netpoller's epoll set
+			dr = nil
+		}
+		if n, err, done := c.readLone(p); done {
+			return n, err, true
+		}
+	}
 	if dr == nil {
 		if dr, err = c.openDirectReader(); err == net.ErrClosed {
 			return 0, err, true
@@ -223,6 +232,7 @@ func (c *conn) openDirectReader() (*directReader, error) {
 // leaveDirect puts the conn back on the ring's recv and closes its direct
 // reader; forGood keeps it there (noDirect). Read only, under rmu.
 func (c *conn) leaveDirect(forGood bool) {
+	c.loneOff = false
 	c.mu.Lock()
 	c.direct, c.recvOff = false, false
 	c.noDirect = c.noDirect || forGood
@@ -260,6 +270,7 @@ func (c *conn) syncDirectDeadlineLocked(force bool) {
 // several times per request, and each move of the file's costs a runtime
 // timer update. c.mu is held.
 func (c *conn) setDirectDeadlineLocked() {
+	kickLone(c)
 	if dr := c.dr; dr != nil {
 		if at := c.rdl.at.Load(); at != 0 && at < dr.fileAt {
 			dr.fileAt = at

@@ -306,6 +306,7 @@ func roundTrips(t *testing.T, s *Conn, cl net.Conn, n int) {
 // The mode follows how many conns are busy, not how many there are: one
 // busy conn among many idle ones reads directly.
 func TestBusyConnAmongIdleReadsDirect(t *testing.T) {
+	readsDirect(t)
 	t.Setenv("URINGNET_DIRECT_CONNS", "2") // direct at <= 2 busy conns
 	ln := newTestListener(t, nil)
 	var wg sync.WaitGroup

@@ -30,6 +30,7 @@ func readsOnRing(t *testing.T) {
 // as by default, also in the test pass that turns that off.
 func readsDirect(t *testing.T) {
 	t.Setenv("URINGNET_DIRECT_CONNS", "32")
+	t.Setenv("URINGNET_LONE_USEC", "0") // direct reads wait in the netpoller; lone_test.go has the lone waits
 }
 
 // newTestListener returns a uring listener on loopback, closed at test end.

@@ -1,0 +1,174 @@
+package uringnet
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// lonely sets up lone waits with slices of slice and an idle limit of
+// idleMS, and makes sure the process has 2 P's for them.
+func lonely(t *testing.T, sliceUsec, idleMS string) {
+	t.Setenv("URINGNET_DIRECT_CONNS", "32")
+	t.Setenv("URINGNET_LONE_USEC", sliceUsec)
+	t.Setenv("URINGNET_LONE_IDLE_MS", idleMS)
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("SKIP: lone waits need GOMAXPROCS >= 2")
+	}
+	loneProcs.Store(0)
+}
+
+// inLoneWait waits until c's Read is in the lone wait.
+func inLoneWait(t *testing.T, c *conn) {
+	t.Helper()
+	waitFor(t, 10*time.Second, "the Read waits in ppoll", func() bool { return loneWaiter.Load() == c })
+}
+
+// A lone busy conn reads without the netpoller: it never makes its
+// directReader, and the ring sees none of its recvs.
+func TestLoneConnReadsWithoutNetpoller(t *testing.T) {
+	lonely(t, "1000", "10000")
+	ln := newTestListener(t, nil)
+	s, cl := pair(t, ln)
+	before := ln.Stats().CQEs
+	roundTrips(t, s, cl, 200)
+	if direct, hasReader := connMode(s.c); !direct || hasReader {
+		t.Fatalf("direct=%v reader=%v after round trips on the one busy conn", direct, hasReader)
+	}
+	if n := ln.Stats().CQEs - before; n > 10 {
+		t.Fatalf("ring reaped %d CQEs for 200 lone reads", n)
+	}
+	// The peer's close ends a lone wait with EOF.
+	done := make(chan error, 1)
+	go func() { _, err := s.Read(make([]byte, 8)); done <- err }()
+	inLoneWait(t, s.c)
+	cl.Close()
+	select {
+	case err := <-done:
+		if err != io.EOF {
+			t.Fatalf("Read after the peer closed: %v, want io.EOF", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Read did not return after the peer closed")
+	}
+}
+
+// Close and SetReadDeadline from another goroutine end a lone wait at once,
+// not when its slice (here 20 s) ends, and the conn then parks in the
+// netpoller (it is used from two goroutines at once).
+func TestLoneWaitEndsOnCloseAndDeadline(t *testing.T) {
+	lonely(t, "20000000", "60000")
+	for _, how := range []string{"Close", "SetReadDeadline"} {
+		// A listener each: the first conn's Reads would count as a second
+		// busy conn on a shared ring for a while.
+		s, cl := pair(t, newTestListener(t, nil))
+		roundTrips(t, s, cl, 5)
+		done := make(chan error, 1)
+		go func() { _, err := s.Read(make([]byte, 8)); done <- err }()
+		inLoneWait(t, s.c)
+		start := time.Now()
+		want := net.ErrClosed
+		if how == "Close" {
+			s.Close()
+		} else {
+			s.SetReadDeadline(time.Now().Add(-time.Second))
+			want = os.ErrDeadlineExceeded
+		}
+		select {
+		case err := <-done:
+			if !errors.Is(err, want) {
+				t.Fatalf("%s: Read returned %v, want %v", how, err, want)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Fatalf("%s: Read returned after %v: the wait ran to its slice", how, d)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatalf("%s: Read still waiting", how)
+		}
+		if how == "SetReadDeadline" {
+			s.SetReadDeadline(time.Time{})
+			roundTrips(t, s, cl, 5)
+			if _, hasReader := connMode(s.c); !hasReader {
+				t.Fatal("after the kick, Reads should wait in the netpoller")
+			}
+			s.Close()
+		}
+	}
+}
+
+// A read deadline set before the Read bounds the lone wait.
+func TestLoneWaitDeadline(t *testing.T) {
+	lonely(t, "20000000", "60000")
+	ln := newTestListener(t, nil)
+	s, cl := pair(t, ln)
+	roundTrips(t, s, cl, 5)
+	s.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	start := time.Now()
+	_, err := s.Read(make([]byte, 8))
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Read: %v, want a timeout", err)
+	}
+	if d := time.Since(start); d < 150*time.Millisecond || d > 5*time.Second {
+		t.Fatalf("timed out after %v, want about 200ms", d)
+	}
+	if _, hasReader := connMode(s.c); hasReader {
+		t.Fatal("the deadline's wait went to the netpoller, not ppoll")
+	}
+}
+
+// One lone wait at a time in the process: a second lone conn (on another
+// ring) waits in the netpoller, and both get their bytes.
+func TestLoneWaitOneAtATime(t *testing.T) {
+	lonely(t, "1000", "60000")
+	a, b := newTestListener(t, nil), newTestListener(t, nil)
+	sa, ca := pair(t, a)
+	sb, cb := pair(t, b)
+	roundTrips(t, sa, ca, 5)
+	da := make(chan error, 1)
+	go func() { _, err := io.ReadFull(sa, make([]byte, 4)); da <- err }()
+	inLoneWait(t, sa.c)
+	db := make(chan error, 1)
+	go func() { _, err := io.ReadFull(sb, make([]byte, 4)); db <- err }()
+	waitFor(t, 10*time.Second, "the second conn waits in the netpoller", func() bool {
+		_, hasReader := connMode(sb.c)
+		return hasReader
+	})
+	cb.Write([]byte("pong"))
+	select {
+	case err := <-db:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second conn's Read did not get its bytes")
+	}
+	ca.Write([]byte("ping"))
+	select {
+	case err := <-da:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the lone Read did not get its bytes")
+	}
+}
+
+// With one P a thread waiting in the kernel would hold the only P: no lone
+// waits then.
+func TestNoLoneWaitAtGOMAXPROCS1(t *testing.T) {
+	t.Setenv("URINGNET_DIRECT_CONNS", "32")
+	t.Setenv("URINGNET_LONE_USEC", "1000")
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	loneProcs.Store(0)
+	defer loneProcs.Store(0)
+	ln := newTestListener(t, nil)
+	s, cl := pair(t, ln)
+	roundTrips(t, s, cl, 20)
+	if direct, hasReader := connMode(s.c); !direct || !hasReader {
+		t.Fatalf("direct=%v reader=%v at GOMAXPROCS 1: want the netpoller", direct, hasReader)
+	}
+}
