@@ -22,6 +22,14 @@ func lonely(t *testing.T, sliceUsec, idleMS string) {
 	loneProcs.Store(0)
 }
 
+// errWithin returns what ch delivers, failing the test if nothing comes
+// within 10 s.
+func errWithin(t *testing.T, ch <-chan error, what string) (err error) {
+	t.Helper()
+	within(t, 10*time.Second, what, func() { err = <-ch })
+	return err
+}
+
 // inLoneWait waits until c's Read is in the lone wait.
 func inLoneWait(t *testing.T, c *conn) {
 	t.Helper()
@@ -47,13 +55,8 @@ func TestLoneConnReadsWithoutNetpoller(t *testing.T) {
 	go func() { _, err := s.Read(make([]byte, 8)); done <- err }()
 	inLoneWait(t, s.c)
 	cl.Close()
-	select {
-	case err := <-done:
-		if err != io.EOF {
-			t.Fatalf("Read after the peer closed: %v, want io.EOF", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Read did not return after the peer closed")
+	if err := errWithin(t, done, "Read after the peer closed"); err != io.EOF {
+		t.Fatalf("Read after the peer closed: %v, want io.EOF", err)
 	}
 }
 
@@ -138,22 +141,12 @@ func TestLoneWaitOneAtATime(t *testing.T) {
 		return hasReader
 	})
 	cb.Write([]byte("pong"))
-	select {
-	case err := <-db:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the second conn's Read did not get its bytes")
+	if err := errWithin(t, db, "the second conn's Read"); err != nil {
+		t.Fatal(err)
 	}
 	ca.Write([]byte("ping"))
-	select {
-	case err := <-da:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the lone Read did not get its bytes")
+	if err := errWithin(t, da, "the lone Read"); err != nil {
+		t.Fatal(err)
 	}
 }
 
