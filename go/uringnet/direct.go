@@ -121,20 +121,26 @@ func newDirectReader(fd int, nonblock bool) (*directReader, error) {
 // recvOnce is the RawConn.Read callback: one non-blocking recv(2). It
 // returns false (wait for readability) on EAGAIN.
 func (dr *directReader) recvOnce(fd uintptr) bool {
+	n, errno := recvDontWait(int(fd), dr.p)
+	switch errno {
+	case 0:
+		dr.n, dr.err = n, nil
+		return true
+	case syscall.EAGAIN:
+		return false
+	default:
+		dr.n, dr.err = 0, errno
+		return true
+	}
+}
+
+// recvDontWait is one non-blocking recv(2), retried on EINTR.
+func recvDontWait(fd int, p []byte) (int, syscall.Errno) {
 	for {
-		n, _, errno := syscall.Syscall6(syscall.SYS_RECVFROM, fd,
-			uintptr(unsafe.Pointer(&dr.p[0])), uintptr(len(dr.p)), syscall.MSG_DONTWAIT, 0, 0)
-		switch errno {
-		case 0:
-			dr.n, dr.err = int(n), nil
-			return true
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			return false
-		default:
-			dr.n, dr.err = 0, errno
-			return true
+		n, _, errno := syscall.Syscall6(syscall.SYS_RECVFROM, uintptr(fd),
+			uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), syscall.MSG_DONTWAIT, 0, 0)
+		if errno != syscall.EINTR {
+			return int(n), errno
 		}
 	}
 }
@@ -270,7 +276,6 @@ func (c *conn) syncDirectDeadlineLocked(force bool) {
 // several times per request, and each move of the file's costs a runtime
 // timer update. c.mu is held.
 func (c *conn) setDirectDeadlineLocked() {
-	kickLone(c)
 	if dr := c.dr; dr != nil {
 		if at := c.rdl.at.Load(); at != 0 && at < dr.fileAt {
 			dr.fileAt = at

@@ -67,8 +67,7 @@ func loneKickFD() int {
 // call this, so one of the two sees the other. Any goroutine.
 func kickLone(c *conn) {
 	if loneWaiter.Load() == c {
-		one := [8]byte{1}
-		syscall.Write(loneKick.fd, one[:])
+		signalEventfd(loneKick.fd)
 	}
 }
 
@@ -178,17 +177,6 @@ func (c *conn) loneTimeout(slice int64) (int64, error) {
 		return min(left, slice), nil
 	}
 	return slice, nil
-}
-
-// recvDontWait is one non-blocking recv(2), retried on EINTR.
-func recvDontWait(fd int, p []byte) (int, syscall.Errno) {
-	for {
-		n, _, errno := syscall.Syscall6(syscall.SYS_RECVFROM, uintptr(fd),
-			uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), syscall.MSG_DONTWAIT, 0, 0)
-		if errno != syscall.EINTR {
-			return int(n), errno
-		}
-	}
 }
 
 // pollIn waits in ppoll(2) up to timeout ns for fd to be readable (or hung

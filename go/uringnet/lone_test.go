@@ -10,16 +10,22 @@ import (
 	"time"
 )
 
-// lonely sets up lone waits with slices of slice and an idle limit of
-// idleMS, and makes sure the process has 2 P's for them.
+// lonely sets up lone waits with slices of sliceUsec and an idle limit of
+// idleMS, and skips the test unless the process has 2 P's for them.
 func lonely(t *testing.T, sliceUsec, idleMS string) {
-	t.Setenv("URINGNET_DIRECT_CONNS", "32")
-	t.Setenv("URINGNET_LONE_USEC", sliceUsec)
-	t.Setenv("URINGNET_LONE_IDLE_MS", idleMS)
+	loneSettings(t, sliceUsec, idleMS)
 	if runtime.GOMAXPROCS(0) < 2 {
 		t.Skip("SKIP: lone waits need GOMAXPROCS >= 2")
 	}
 	loneProcs.Store(0)
+}
+
+// loneSettings sets up lone waits with slices of sliceUsec and an idle
+// limit of idleMS.
+func loneSettings(t *testing.T, sliceUsec, idleMS string) {
+	t.Setenv("URINGNET_DIRECT_CONNS", "32")
+	t.Setenv("URINGNET_LONE_USEC", sliceUsec)
+	t.Setenv("URINGNET_LONE_IDLE_MS", idleMS)
 }
 
 // errWithin returns what ch delivers, failing the test if nothing comes
@@ -153,8 +159,7 @@ func TestLoneWaitOneAtATime(t *testing.T) {
 // With one P a thread waiting in the kernel would hold the only P: no lone
 // waits then.
 func TestNoLoneWaitAtGOMAXPROCS1(t *testing.T) {
-	t.Setenv("URINGNET_DIRECT_CONNS", "32")
-	t.Setenv("URINGNET_LONE_USEC", "1000")
+	loneSettings(t, "1000", "60000")
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	loneProcs.Store(0)
 	defer loneProcs.Store(0)

@@ -480,9 +480,14 @@ func (r *ring) returnBufs(bids []uint16) {
 
 func (r *ring) wake() {
 	r.extra.wakes.Add(1)
-	var one = [8]byte{1}
+	signalEventfd(r.wakeFD)
+}
+
+// signalEventfd adds 1 to eventfd fd, waking whoever polls or reads it.
+func signalEventfd(fd int) {
+	one := [8]byte{1}
 	for {
-		_, err := syscall.Write(r.wakeFD, one[:])
+		_, err := syscall.Write(fd, one[:])
 		if err != syscall.EINTR {
 			return
 		}

@@ -87,6 +87,7 @@ func (pc *Conn) SetReadDeadline(t time.Time) error {
 	}
 	c.rdl.set(&c.r.deadlines, &c.cond, t)
 	c.setDirectDeadlineLocked()
+	kickLone(c) // a Read waiting in ppoll looks at the new deadline
 	c.mu.Unlock()
 	return nil
 }
