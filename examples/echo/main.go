@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/uringnet/uringnet/go/uringnet"
@@ -19,7 +20,8 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:7000", "listen address host:port")
 	mode := flag.String("net", "uring", "uring or std")
-	rings := flag.Int("rings", 0, "io_uring rings to spread conns over (uring mode; 0: the default, half of GOMAXPROCS)")
+	rings := flag.Int("rings", 0, "io_uring rings to spread conns over (uring mode; 0: the default, GOMAXPROCS-1)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file until SIGTERM (benchmarks)")
 	flag.Parse()
 
 	ln, err := listen(*mode, *addr, *rings)
@@ -27,21 +29,36 @@ func main() {
 		log.Fatal(err)
 	}
 	log.Printf("echo: serving on %s (%s)", ln.Addr(), describe(ln))
-	if ul, ok := ln.(*uringnet.Listener); ok {
-		// Ring counters on SIGUSR1, and on SIGTERM before exiting
-		// (cmd/uringbench reads them).
-		sig := make(chan os.Signal, 1)
-		signal.Notify(sig, syscall.SIGTERM, syscall.SIGUSR1)
-		go func() {
-			for s := range sig {
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+	}
+	ul, _ := ln.(*uringnet.Listener)
+	// A uring server prints its ring counters on SIGUSR1, and on SIGTERM
+	// before exiting (cmd/uringbench reads them); SIGTERM also ends the
+	// CPU profile.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM)
+	if ul != nil {
+		signal.Notify(sig, syscall.SIGUSR1)
+	}
+	go func() {
+		for s := range sig {
+			if ul != nil {
 				b, _ := json.Marshal(ul.Stats())
 				fmt.Fprintf(os.Stderr, "stats: %s\n", b)
-				if s == syscall.SIGTERM {
-					os.Exit(0)
-				}
 			}
-		}()
-	}
+			if s == syscall.SIGTERM {
+				pprof.StopCPUProfile()
+				os.Exit(0)
+			}
+		}
+	}()
 	for {
 		c, err := ln.Accept()
 		if err != nil {

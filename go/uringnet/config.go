@@ -32,11 +32,13 @@ type ListenConfig struct {
 
 	// Rings is how many rings (each with its own loop thread and buffer
 	// pool) the listener spreads its conns over, round robin. 1..64.
-	// Default: half of GOMAXPROCS, at least 1 (1 on 2 or 3 cores). A
+	// Default: one fewer than GOMAXPROCS, at least 1 (1 on 2 cores). A
 	// ring's loop thread does the kernel's TCP work for all its conns, so
-	// one ring serves at most about one core's worth of it; the threads
-	// running the conns' goroutines need the other half. On 2 cores 2
-	// rings gave fewer round trips than 1, at more CPU each (README).
+	// one ring serves at most about one core's worth of it, and a server
+	// with its cores to itself wants about a ring per core; one P is left
+	// for the conns' goroutines and the rest of the program. On 2 cores
+	// shared with a load generator 2 rings gave fewer round trips than 1,
+	// at more CPU each (README).
 	Rings int
 
 	// KeepAlive is the keep-alive period for accepted TCP conns, as in
@@ -176,12 +178,14 @@ func (lc *ListenConfig) settings() (settings, error) {
 	return s, nil
 }
 
-// defaultRings is the number of rings for procs Ps: half of them, 1..64.
-// Under load a ring's loop thread and the threads running its conns'
-// goroutines each keep about a core busy (the loop's thread was busy three
-// quarters of the time at 10,000 conns on 2 cores), and 2 rings on 2
-// cores did worse than 1.
-func defaultRings(procs int) int { return min(max(1, procs/2), 64) }
+// defaultRings is the number of rings for procs Ps: one fewer, 1..64.
+// One ring's round trips stay flat as cores are added (105k-152k a second
+// from 2 to 8 cores of a 16-core machine: its loop thread is saturated),
+// so the ring count is what scales a server. With the server alone on 4 or 8 cores, N-1 rings
+// gave 1.09-1.59x the round trips of N/2, and N rings 0.84-1.08x those of
+// N-1 (tests/bench/scale-16core.txt). On 2 cores shared with a load
+// generator, 2 rings did worse than 1.
+func defaultRings(procs int) int { return min(max(1, procs-1), 64) }
 
 // envInt reads a tuning knob from the environment (benchmarks only).
 func envInt(name string, def int) int {

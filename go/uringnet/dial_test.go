@@ -163,8 +163,13 @@ func TestDialRingLifetime(t *testing.T) {
 func TestDialRingsFollowGOMAXPROCS(t *testing.T) {
 	requireUring(t)
 	addr := stdEchoServer(t)
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(6)) // 3 rings
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4)) // 3 rings
 	conns, rings := dialPinged(t, addr, 6)
+	defer func() { // after a Fatal too, so that later tests' ring counts hold
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
 	if len(rings) != 3 {
 		t.Fatalf("6 dialed conns on %d rings, want 3", len(rings))
 	}
@@ -245,7 +250,7 @@ func TestDialFallback(t *testing.T) {
 func TestDialWhileSharedListenerCloses(t *testing.T) {
 	requireUring(t)
 	addr := stdEchoServer(t)
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4)) // the listener gets 2 rings
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3)) // the listener gets 2 rings
 	ln := newTestListener(t, nil)
 	// A conn costs five descriptors: its own, its direct reader's dup, the
 	// echo server's and the two of the pipe its io.Copy splices through.

@@ -4,8 +4,8 @@
 // echo server, net/http, TLS or gRPC server runs unchanged on io_uring
 // instead of Go's epoll netpoller.
 //
-// Each listener owns its rings (ListenConfig.Rings: half of GOMAXPROCS by
-// default, 1 on 2 cores), each with an event-loop goroutine locked to its
+// Each listener owns its rings (ListenConfig.Rings: one fewer than
+// GOMAXPROCS by default, 1 on 2 cores), each with an event-loop goroutine locked to its
 // OS thread; accepted conns are spread over them, and Dial's conns ride the
 // rings of an open listener with the default settings (else dial rings of
 // their own), so a proxy's two sides share loops. A loop keeps a multishot accept armed on the listener and a

@@ -399,25 +399,25 @@ func TestListenerRings(t *testing.T) {
 	waitFor(t, 10*time.Second, "all rings released", func() bool { return shim.LiveRings() == 0 })
 }
 
-// Without Rings, a listener gets half of GOMAXPROCS rings, at least 1 and
-// at most 64.
+// Without Rings, a listener gets one ring fewer than GOMAXPROCS, at least 1
+// and at most 64.
 func TestDefaultRings(t *testing.T) {
 	for _, tc := range []struct{ procs, want int }{
-		{1, 1}, {2, 1}, {3, 1}, {4, 2}, {16, 8}, {128, 64}, {256, 64},
+		{1, 1}, {2, 1}, {3, 2}, {4, 3}, {16, 15}, {65, 64}, {256, 64},
 	} {
 		if got := defaultRings(tc.procs); got != tc.want {
 			t.Errorf("defaultRings(%d) = %d, want %d", tc.procs, got, tc.want)
 		}
 	}
 	requireUring(t)
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(6))
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
 	ln, err := (&ListenConfig{Require: true}).Listen(bg, "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
 	if n := len(ln.(*Listener).l.rings()); n != 3 {
-		t.Fatalf("GOMAXPROCS 6: %d rings, want 3", n)
+		t.Fatalf("GOMAXPROCS 4: %d rings, want 3", n)
 	}
 	go serveEcho(ln)
 	for i := 0; i < 6; i++ {

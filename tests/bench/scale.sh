@@ -1,30 +1,86 @@
 #!/bin/bash
-# Scaling run: server on cores 0..N-1, load on cores 8..15 (8 threads, 1000 conns).
-# uring runs with one ring per core, and also with half as many (the default
-# ListenConfig.Rings, from 4 cores) and with one.
-cd "$(dirname "$0")"
-run() { # mode cores [rings]
-  local mode=$1 n=$2 rings=${3:-$2} port=$((9000 + RANDOM % 1000)) last=$(( $2 - 1 ))
-  if [ "$mode" = std ]; then
-    GOMAXPROCS=$n taskset -c 0-$last ./echo -addr 127.0.0.1:$port -net std 2>/dev/null &
-  else
-    GOMAXPROCS=$n taskset -c 0-$last ./echo -addr 127.0.0.1:$port -net uring -rings $rings 2>/dev/null &
-  fi
-  local pid=$!; sleep 0.5
-  read -r u0 s0 < <(awk '{print $14, $15}' /proc/$pid/stat)
-  out=$(taskset -c 8-15 ./uringload -a 127.0.0.1:$port -t 8 -c 1000 -s 64 -W 0 -d 4000 | tail -1)
-  read -r u1 s1 < <(awk '{print $14, $15}' /proc/$pid/stat)
-  kill $pid; wait $pid 2>/dev/null
-  rps=$(echo "$out" | sed 's/.*"ops":\([0-9]*\).*/\1/'); rps=$((rps / 4)); p99=$(echo "$out" | sed 's/.*"P99":\([0-9]*\).*/\1/')
-  local label=$mode; [ "$mode" = uring ] && label="uring rings=$rings"
-  echo "$label cores=$n rps=$rps p99_us=$p99 cpu_us_op=$(awk -v t=$(( (u1-u0)+(s1-s0) )) -v r=$rps 'BEGIN{printf "%.2f", t*10000/(r*4)}')"
+# Scaling run for a machine with 16 or more cores and none of Go or liburing:
+# `make bench-static`, carry build/dev, run build/dev/scale.sh [OUTFILE].
+#
+# The server runs on cores 0..N-1 (N = 1, 2, 4, 8), the load generator
+# (cmd/uringload, 8 threads) on the upper half of the machine. SERVERS lists
+# what runs at each N, as kind[:rings[:ENV=V,...]], rings an expression in N:
+#   std            examples/echo on package net, GOMAXPROCS=N
+#   uring:R        examples/echo on uringnet with R rings, GOMAXPROCS=N
+#                  (a ring count below 1 or already run at this N is skipped)
+#   c              examples/c-echo with N threads, one ring each
+# The default compares one ring fewer than cores (the default Rings), one per
+# core, half as many and one. Server CPU and context switches (all threads) are read from /proc
+# at the load generator's "start" and "stop" lines, so dialing is not counted.
+# Environment: CONNS (1000), SIZE (64), DUR_MS (3000), REPS (3),
+# CORES ("1 2 4 8"), SERVERS ("std uring:N-1 uring:N uring:N/2 uring:1 c"), and
+# PROFILES (a folder: the Go servers write CPU profiles there).
+cd "$(dirname "$0")" || exit 1
+out=${1:-/dev/stdout}
+CONNS=${CONNS:-1000} SIZE=${SIZE:-64} DUR_MS=${DUR_MS:-3000} REPS=${REPS:-3}
+CORES=${CORES:-"1 2 4 8"} SERVERS=${SERVERS:-"std uring:N-1 uring:N uring:N/2 uring:1 c"}
+ncpu=$(nproc)
+load_cpus="$((ncpu / 2))-$((ncpu - 1))"
+load_threads=$((ncpu / 2 < 8 ? ncpu / 2 : 8))
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {s += $2} END {print s + 0}'; }
+
+run() { # label cores command...
+	local label=$1 n=$2; shift 2
+	local port=$((10000 + RANDOM % 20000)) # below the ephemeral ports the load dials from
+	"$@" "$port" 2>/dev/null &
+	local pid=$! i
+	for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+	local t0 s0 t1 s1 json=""
+	while IFS= read -r line; do
+		case $line in
+		start) t0=$(cpu_ticks $pid) s0=$(switches $pid) ;;
+		stop) t1=$(cpu_ticks $pid) s1=$(switches $pid) ;;
+		"{"*) json=$line ;;
+		esac
+	done < <(taskset -c "$load_cpus" ./uringload -a "127.0.0.1:$port" -t "$load_threads" \
+		-c "$CONNS" -s "$SIZE" -W 500 -d "$DUR_MS")
+	kill $pid 2>/dev/null; wait $pid 2>/dev/null
+	local ops p99 errs
+	ops=$(sed 's/.*"ops":\([0-9]*\).*/\1/' <<<"$json")
+	p99=$(sed 's/.*"P99":\([0-9]*\).*/\1/' <<<"$json")
+	errs=$(sed 's/.*"errors":\([0-9]*\).*/\1/' <<<"$json")
+	if [ -z "$json" ] || [ -z "$t1" ] || [ "${ops:-0}" -eq 0 ]; then
+		echo "$label cores=$n conns=$CONNS size=$SIZE FAILED" >>"$out"
+		return
+	fi
+	awk -v l="$label" -v n=$n -v c=$CONNS -v sz=$SIZE -v ops=$ops -v ms=$DUR_MS -v p99=$p99 \
+		-v e=$errs -v dt=$((t1 - t0)) -v ds=$((s1 - s0)) 'BEGIN {
+		printf "%s cores=%d conns=%d size=%d rps=%d p99_us=%d cpu_us_op=%.2f csw_op=%.3f errors=%d\n",
+			l, n, c, sz, ops * 1000 / ms, p99, dt * 10000 / ops, ds / ops, e }' >>"$out"
 }
-nproc; uname -r
-for rep in 1 2 3; do
-  for n in 1 2 4 8; do
-    run std $n
-    run uring $n
-    if [ $n -ge 4 ]; then run uring $n $((n / 2)); fi
-    if [ $n -ge 2 ]; then run uring $n 1; fi
-  done
+
+# Servers: cores [rings envs] port. exec, so that run's $! is the server.
+on() { local n=$1; shift; exec env GOMAXPROCS="$n" taskset -c "0-$((n - 1))" "$@"; }
+profile() { [ -n "$PROFILES" ] && echo "-cpuprofile $PROFILES/$1-cores$2-rep$rep.pprof"; }
+# shellcheck disable=SC2046 # profile's words
+std() { on "$1" ./echo -net std -addr "127.0.0.1:$2" $(profile std "$1"); }
+# shellcheck disable=SC2086,SC2046 # envs is a list of words
+uring() { on "$1" env $3 ./echo -net uring -rings "$2" -addr "127.0.0.1:$4" $(profile "uring$2" "$1"); }
+c() { on "$1" ./c-echo -t "$1" -p "$2"; }
+
+echo "# $(nproc) cores, $(uname -r), conns=$CONNS size=$SIZE load on cores $load_cpus ($load_threads threads)" >>"$out"
+for rep in $(seq "$REPS"); do
+	for n in $CORES; do
+		seen=" "
+		for spec in $SERVERS; do
+			IFS=: read -r kind rings envs <<<"$spec"
+			if [ "$kind" != uring ]; then
+				run "$kind" "$n" "$kind" "$n"
+				continue
+			fi
+			rings=$((${rings//N/$n}))
+			envs=${envs//,/ }
+			[ "$rings" -lt 1 ] || [[ $seen == *" $rings:$envs "* ]] && continue
+			seen+="$rings:$envs "
+			run "uring rings=$rings${envs:+ $envs}" "$n" uring "$n" "$rings" "$envs"
+		done
+	done
 done
