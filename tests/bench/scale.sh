@@ -12,6 +12,9 @@
 # The default compares one ring fewer than cores (the default Rings), one per
 # core, half as many and one. Server CPU and context switches (all threads) are read from /proc
 # at the load generator's "start" and "stop" lines, so dialing is not counted.
+# Each run appends a line to OUTFILE (stdout by default); at the end the
+# medians over the repetitions, with ratios to std at the same point, are
+# printed to stdout.
 # Environment: CONNS (1000), SIZE (64), DUR_MS (3000), REPS (3),
 # CORES ("1 2 4 8"), SERVERS ("std uring:N-1 uring:N uring:N/2 uring:1 c"), and
 # PROFILES (a folder: the Go servers write CPU profiles there).
@@ -66,6 +69,42 @@ std() { on "$1" ./echo -net std -addr "127.0.0.1:$2" $(profile std "$1"); }
 uring() { on "$1" env $3 ./echo -net uring -rings "$2" -addr "127.0.0.1:$4" $(profile "uring$2" "$1"); }
 c() { on "$1" ./c-echo -t "$1" -p "$2"; }
 
+# summary prints the medians of the run lines that follow line $2 of file $1.
+summary() {
+	tail -n +"$(($2 + 1))" "$1" | awk '
+	function median(list, a, n, i, j, t) {
+		n = split(list, a, " ")
+		for (i = 2; i <= n; i++) {
+			t = a[i] + 0
+			for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]
+			a[j + 1] = t
+		}
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	function ratio(x, y) { return y > 0 ? sprintf(" (%.2fx)", x / y) : "" }
+	/^#/ || /FAILED/ { next }
+	{
+		label = $0; sub(/ cores=.*/, "", label)
+		for (i = 1; i <= NF; i++) if (split($i, kv, "=") == 2) v[kv[1]] = kv[2]
+		point = "cores=" v["cores"] " conns=" v["conns"] " size=" v["size"]
+		key = point " " label
+		if (!(key in rps)) { order[++keys] = key; pointOf[key] = point; labelOf[key] = label }
+		rps[key] = rps[key] " " v["rps"]; cpu[key] = cpu[key] " " v["cpu_us_op"]
+		p99[key] = p99[key] " " v["p99_us"]; runs[key]++
+	}
+	END {
+		for (i = 1; i <= keys; i++) {
+			k = order[i]; s = pointOf[k] " std"
+			r = median(rps[k]); c = median(cpu[k]); p = median(p99[k])
+			printf "median %s %s: rps=%d%s cpu_us_op=%.2f%s p99_us=%d%s runs=%d\n", pointOf[k], labelOf[k],
+				r, (s in rps) ? ratio(r, median(rps[s])) : "", c, (s in rps) ? ratio(c, median(cpu[s])) : "",
+				p, (s in rps) ? ratio(p, median(p99[s])) : "", runs[k]
+		}
+	}'
+}
+
+first=$(cat "$out" 2>/dev/null | wc -l)
+[ "$out" = /dev/stdout ] && first=0
 echo "# $(nproc) cores, $(uname -r), conns=$CONNS size=$SIZE load on cores $load_cpus ($load_threads threads)" >>"$out"
 for rep in $(seq "$REPS"); do
 	for n in $CORES; do
@@ -84,3 +123,4 @@ for rep in $(seq "$REPS"); do
 		done
 	done
 done
+[ "$out" != /dev/stdout ] && summary "$out" "$first"
