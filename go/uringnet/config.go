@@ -181,10 +181,10 @@ func (lc *ListenConfig) settings() (settings, error) {
 // defaultRings is the number of rings for procs Ps: one fewer, 1..64.
 // One ring's round trips stay flat as cores are added (105k-152k a second
 // from 2 to 8 cores of a 16-core machine: its loop thread is saturated),
-// so the ring count is what scales a server. With the server alone on 4 or 8 cores, N-1 rings
-// gave 1.09-1.59x the round trips of N/2, and N rings 0.84-1.08x those of
-// N-1 (tests/bench/scale-16core.txt). On 2 cores shared with a load
-// generator, 2 rings did worse than 1.
+// so the ring count is what scales a server. With the server alone on 4
+// or 8 cores, N-1 rings gave 1.09-1.59x the round trips of N/2, and N
+// rings 0.84-1.08x those of N-1 (tests/bench/scale-16core.txt). On 2
+// cores shared with a load generator, 2 rings did worse than 1.
 func defaultRings(procs int) int { return min(max(1, procs-1), 64) }
 
 // envInt reads a tuning knob from the environment (benchmarks only).

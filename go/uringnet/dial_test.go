@@ -165,11 +165,12 @@ func TestDialRingsFollowGOMAXPROCS(t *testing.T) {
 	addr := stdEchoServer(t)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4)) // 3 rings
 	conns, rings := dialPinged(t, addr, 6)
-	defer func() { // after a Fatal too, so that later tests' ring counts hold
+	closeAll := func() {
 		for _, c := range conns {
 			c.Close()
 		}
-	}()
+	}
+	defer closeAll() // after a Fatal too, so that later tests' ring counts hold
 	if len(rings) != 3 {
 		t.Fatalf("6 dialed conns on %d rings, want 3", len(rings))
 	}
@@ -178,9 +179,7 @@ func TestDialRingsFollowGOMAXPROCS(t *testing.T) {
 			t.Fatalf("conns per ring %v, want 2 each", rings)
 		}
 	}
-	for _, c := range conns {
-		c.Close()
-	}
+	closeAll()
 	waitFor(t, 10*time.Second, "dial rings released", func() bool { return shim.LiveRings() == 0 })
 }
 

@@ -19,11 +19,11 @@ import (
 // the netpoller thread's and then the one that runs the reader; a thread
 // waiting in the kernel on the socket itself is woken once and goes on
 // running the reader, as a C server's loop does. 1 echo conn, 2-core VM:
-// 1.45-1.55x package net's round trips at 0.66-0.73x its CPU per round
+// 1.41-1.54x package net's round trips at 0.72-0.80x its CPU per round
 // trip (tests/bench/README.md: Lone reads).
 //
 // The rules, which keep it from costing a thread per conn:
-//   - One lone waiter in the process at a time (loneWaiting); other Reads
+//   - One lone waiter in the process at a time (loneWaiter); other Reads
 //     park as usual.
 //   - Only while the conn's ring sees one busy conn (readActivity), and
 //     with 2 or more P's: the waiting thread keeps its P, as in any system

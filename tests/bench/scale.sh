@@ -103,8 +103,8 @@ summary() {
 	}'
 }
 
-first=$(cat "$out" 2>/dev/null | wc -l)
-[ "$out" = /dev/stdout ] && first=0
+first=0 # lines of OUTFILE before this run's
+if [ "$out" != /dev/stdout ] && [ -f "$out" ]; then first=$(wc -l <"$out"); fi
 echo "# $(nproc) cores, $(uname -r), conns=$CONNS size=$SIZE load on cores $load_cpus ($load_threads threads)" >>"$out"
 for rep in $(seq "$REPS"); do
 	for n in $CORES; do
@@ -123,4 +123,4 @@ for rep in $(seq "$REPS"); do
 		done
 	done
 done
-[ "$out" != /dev/stdout ] && summary "$out" "$first"
+if [ "$out" != /dev/stdout ]; then summary "$out" "$first"; fi
