@@ -39,7 +39,7 @@ func run(w io.Writer) int {
 			fmt.Fprintf(w, "opcode %-14s %s\n", n+":", mark)
 		}
 	}
-	fmt.Fprintf(w, "GOMAXPROCS:           %d (rings per listener by default: %d)\n", rep.GOMAXPROCS, rep.Rings)
+	fmt.Fprintf(w, "GOMAXPROCS:           %d (CPUs usable: %d; rings per listener by default: %d)\n", rep.GOMAXPROCS, rep.CPUs, rep.Rings)
 	if rep.Err != nil {
 		fmt.Fprintf(w, "verdict:              package net fallback: %v\n", rep.Err)
 		return 1

@@ -32,13 +32,15 @@ type ListenConfig struct {
 
 	// Rings is how many rings (each with its own loop thread and buffer
 	// pool) the listener spreads its conns over, round robin. 1..64.
-	// Default: one fewer than GOMAXPROCS, at least 1 (1 on 2 cores). A
-	// ring's loop thread does the kernel's TCP work for all its conns, so
-	// one ring serves at most about one core's worth of it, and a server
-	// with its cores to itself wants about a ring per core; one P is left
-	// for the conns' goroutines and the rest of the program. On 2 cores
-	// shared with a load generator 2 rings gave fewer round trips than 1,
-	// at more CPU each (README).
+	// Default: one fewer than GOMAXPROCS, at least 1 (1 on 2 cores), with
+	// GOMAXPROCS counted up to the CPUs the process may use: its CPU
+	// affinity and its cgroup's CPU limit, which Go before 1.25 leaves out
+	// of GOMAXPROCS. A ring's loop thread does the kernel's TCP work for all
+	// its conns, so one ring serves at most about one core's worth of it,
+	// and a server with its cores to itself wants about a ring per core;
+	// one P is left for the conns' goroutines and the rest of the program.
+	// On 2 cores shared with a load generator 2 rings gave fewer round trips
+	// than 1, at more CPU each (README).
 	Rings int
 
 	// KeepAlive is the keep-alive period for accepted TCP conns, as in
@@ -143,7 +145,7 @@ func (lc *ListenConfig) settings() (settings, error) {
 		}
 		s.ringEntries = lc.RingEntries
 	}
-	s.rings = defaultRings(runtime.GOMAXPROCS(0))
+	s.rings = defaultRings(min(runtime.GOMAXPROCS(0), usableCPUs()))
 	if lc.Rings != 0 {
 		if lc.Rings < 1 || lc.Rings > 64 {
 			return s, fmt.Errorf("uringnet: Rings %d: want 1..64", lc.Rings)
@@ -178,7 +180,8 @@ func (lc *ListenConfig) settings() (settings, error) {
 	return s, nil
 }
 
-// defaultRings is the number of rings for procs Ps: one fewer, 1..64.
+// defaultRings is the number of rings for procs Ps (GOMAXPROCS, capped by
+// the CPUs the process may use: cpulimit.go): one fewer, 1..64.
 // One ring's round trips stay flat as cores are added (105k-152k a second
 // from 2 to 8 cores of a 16-core machine: its loop thread is saturated),
 // so the ring count is what scales a server. With the server alone on 4

@@ -19,14 +19,16 @@ type Report struct {
 	Features   []string        // IORING_FEAT_* of interest
 	Ops        map[string]bool // opcodes the engine uses: supported or not
 	GOMAXPROCS int             // as now
-	Rings      int             // rings a listener gets by default at this GOMAXPROCS
+	CPUs       int             // CPUs the process may use: affinity, capped by the cgroup's CPU limit
+	Rings      int             // rings a listener gets by default at this GOMAXPROCS and CPUs
 }
 
 // Diagnose reports the kernel, whether io_uring is usable and why not, and
 // which features the engine will use. cmd/uringcheck prints it.
 func Diagnose() Report {
 	procs := runtime.GOMAXPROCS(0)
-	rep := Report{Err: Available(), Ops: map[string]bool{}, GOMAXPROCS: procs, Rings: defaultRings(procs)}
+	cpus := usableCPUs()
+	rep := Report{Err: Available(), Ops: map[string]bool{}, GOMAXPROCS: procs, CPUs: cpus, Rings: defaultRings(min(procs, cpus))}
 	var u syscall.Utsname
 	if syscall.Uname(&u) == nil {
 		var b strings.Builder

@@ -163,6 +163,7 @@ func TestDialRingLifetime(t *testing.T) {
 func TestDialRingsFollowGOMAXPROCS(t *testing.T) {
 	requireUring(t)
 	addr := stdEchoServer(t)
+	pretendCPUs(t, 4)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4)) // 3 rings
 	conns, rings := dialPinged(t, addr, 6)
 	closeAll := func() {
@@ -249,6 +250,7 @@ func TestDialFallback(t *testing.T) {
 func TestDialWhileSharedListenerCloses(t *testing.T) {
 	requireUring(t)
 	addr := stdEchoServer(t)
+	pretendCPUs(t, 3)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3)) // the listener gets 2 rings
 	ln := newTestListener(t, nil)
 	// A conn costs five descriptors: its own, its direct reader's dup, the
