@@ -14,7 +14,8 @@
 # at the load generator's "start" and "stop" lines, so dialing is not counted.
 # Each run appends a line to OUTFILE (stdout by default); at the end the
 # medians over the repetitions, with ratios to std at the same point, are
-# printed to stdout.
+# printed to stdout. A run that measured nothing is a FAILED line with the
+# last line the load generator and the server wrote to stderr.
 # Environment: CONNS (1000), SIZE (64), DUR_MS (3000), REPS (3),
 # CORES ("1 2 4 8"), SERVERS ("std uring:N-1 uring:N uring:N/2 uring:1 c"), and
 # PROFILES (a folder: the Go servers write CPU profiles there).
@@ -27,13 +28,16 @@ load_cpus="$((ncpu / 2))-$((ncpu - 1))"
 load_threads=$((ncpu / 2 < 8 ? ncpu / 2 : 8))
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
+errdir=$(mktemp -d) # the server's and the load generator's stderr, for FAILED lines
+trap 'rm -rf "$errdir"' EXIT
+lastline() { tail -n 1 "$1" 2>/dev/null | tr -d '\r' | cut -c1-200; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {s += $2} END {print s + 0}'; }
 
 run() { # label cores command...
 	local label=$1 n=$2; shift 2
 	local port=$((10000 + RANDOM % 20000)) # below the ephemeral ports the load dials from
-	"$@" "$port" 2>/dev/null &
+	"$@" "$port" 2>"$errdir/server" &
 	local pid=$! i
 	for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 	local t0 s0 t1 s1 json=""
@@ -44,14 +48,14 @@ run() { # label cores command...
 		"{"*) json=$line ;;
 		esac
 	done < <(taskset -c "$load_cpus" ./uringload -a "127.0.0.1:$port" -t "$load_threads" \
-		-c "$CONNS" -s "$SIZE" -W 500 -d "$DUR_MS")
+		-c "$CONNS" -s "$SIZE" -W 500 -d "$DUR_MS" 2>"$errdir/load")
 	kill $pid 2>/dev/null; wait $pid 2>/dev/null
 	local ops p99 errs
 	ops=$(sed 's/.*"ops":\([0-9]*\).*/\1/' <<<"$json")
 	p99=$(sed 's/.*"P99":\([0-9]*\).*/\1/' <<<"$json")
 	errs=$(sed 's/.*"errors":\([0-9]*\).*/\1/' <<<"$json")
 	if [ -z "$json" ] || [ -z "$t1" ] || [ "${ops:-0}" -eq 0 ]; then
-		echo "$label cores=$n conns=$CONNS size=$SIZE FAILED" >>"$out"
+		echo "$label cores=$n conns=$CONNS size=$SIZE FAILED load: $(lastline "$errdir/load") server: $(lastline "$errdir/server")" >>"$out"
 		return
 	fi
 	awk -v l="$label" -v n=$n -v c=$CONNS -v sz=$SIZE -v ops=$ops -v ms=$DUR_MS -v p99=$p99 \
