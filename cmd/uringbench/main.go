@@ -5,12 +5,13 @@
 // -client go this command re-run with -load. For every point it repeats the
 // run, prints medians of throughput, p50/p99/p999 latency and server CPU per
 // round trip (utime+stime from /proc, over the measured window), ratios
-// against std, io_uring_enter calls per round trip for uring, and the
-// server's context switches per round trip (all threads, from /proc). The
-// runs of the servers at one point are interleaved. A mode
-// uring+NAME=VALUE runs the uring server with that environment, to compare
-// engine knobs side by side. -http
-// adds net/http "hello world" points (examples/http, keep-alive GETs).
+// of throughput, CPU and p99 against std (against std+NAME=VALUE for a mode
+// with that environment, when it ran too), io_uring_enter calls per round
+// trip for uring, and the server's context switches per round trip (all
+// threads, from /proc). The runs of the servers at one point are
+// interleaved. A mode uring+NAME=VALUE runs the uring server with that
+// environment, to compare engine knobs side by side. -http adds net/http
+// "hello world" points (examples/http, keep-alive GETs).
 // -plot writes a PNG of echo throughput and CPU per round trip against
 // connections. -idle N measures instead the server's RSS per idle
 // keep-alive net/http conn (examples/http, N conns).
@@ -21,6 +22,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"os"
@@ -147,7 +149,7 @@ func main() {
 		fmt.Printf("every point with %d idle conns held open beside its busy ones (conns)\n", *withIdle)
 	}
 	fmt.Println("load:", gen)
-	printTable(results)
+	printTable(os.Stdout, results)
 	fmt.Printf("took %v\n", time.Since(began).Round(time.Second))
 	if *plot != "" {
 		if err := writePlot(*plot, results); err != nil {
@@ -326,36 +328,67 @@ func median(rs []run) run {
 	}
 }
 
-func printTable(ps []point) {
+// printTable writes the medians, with ratios against package net at the
+// same point (baselineMode says which std run).
+func printTable(out io.Writer, ps []point) {
 	w := len("mode")
 	for _, p := range ps {
 		w = max(w, len(p.mode))
 	}
-	fmt.Printf("%-5s %-*s %6s %6s %12s %8s %8s %8s %10s %9s %9s %11s %9s\n",
-		"work", w, "mode", "size", "conns", "round trip/s", "p50 µs", "p99 µs", "p999 µs", "CPU µs/op", "rps/std", "CPU/std", "enters/op", "csw/op")
+	fmt.Fprintf(out, "%-5s %-*s %6s %6s %12s %8s %8s %8s %10s %9s %9s %9s %11s %9s\n",
+		"work", w, "mode", "size", "conns", "round trip/s", "p50 µs", "p99 µs", "p999 µs", "CPU µs/op", "rps/std", "CPU/std", "p99/std", "enters/op", "csw/op")
 	type key struct {
-		work        string
+		work, mode  string
 		size, conns int
 	}
-	std := map[key]run{}
+	byKey := map[key]run{}
+	var stdModes []string
 	for _, p := range ps {
-		if p.mode == "std" {
-			std[key{p.work, p.size, p.conns}] = p.run
+		byKey[key{p.work, p.mode, p.size, p.conns}] = p.run
+		if p.mode == "std" || strings.HasPrefix(p.mode, "std+") {
+			stdModes = append(stdModes, p.mode)
 		}
 	}
 	for _, p := range ps {
-		ratio, cpuRatio := "-", "-"
-		if s, ok := std[key{p.work, p.size, p.conns}]; ok && s.rps > 0 {
-			ratio = fmt.Sprintf("%.2fx", p.rps/s.rps)
-			cpuRatio = fmt.Sprintf("%.2fx", p.cpuPerOp/s.cpuPerOp)
+		ratio, cpuRatio, p99Ratio := "-", "-", "-"
+		base, ok := byKey[key{p.work, baselineMode(p.mode, stdModes), p.size, p.conns}]
+		if ok && base.rps > 0 {
+			ratio = fmt.Sprintf("%.2fx", p.rps/base.rps)
+			cpuRatio = fmt.Sprintf("%.2fx", p.cpuPerOp/base.cpuPerOp)
+			if base.p99 > 0 {
+				p99Ratio = fmt.Sprintf("%.2fx", p.p99/base.p99)
+			}
 		}
 		enters := "-"
 		if p.entersPerOp > 0 {
 			enters = fmt.Sprintf("%.2f", p.entersPerOp)
 		}
-		fmt.Printf("%-5s %-*s %6d %6d %12.0f %8.0f %8.0f %8.0f %10.2f %9s %9s %11s %9.3f\n",
-			p.work, w, p.mode, p.size, p.conns, p.rps, p.p50, p.p99, p.p999, p.cpuPerOp, ratio, cpuRatio, enters, p.switchesPerOp)
+		fmt.Fprintf(out, "%-5s %-*s %6d %6d %12.0f %8.0f %8.0f %8.0f %10.2f %9s %9s %9s %11s %9.3f\n",
+			p.work, w, p.mode, p.size, p.conns, p.rps, p.p50, p.p99, p.p999, p.cpuPerOp, ratio, cpuRatio, p99Ratio, enters, p.switchesPerOp)
 	}
+}
+
+// baselineMode picks, among the std modes run, the one mode is compared
+// with: the std mode whose environment settings mode has too, the most of
+// them ("uring+GOMAXPROCS=4+URINGNET_YIELD=0" against "std+GOMAXPROCS=4"
+// when that ran), else plain "std".
+func baselineMode(mode string, stdModes []string) string {
+	have := map[string]bool{}
+	for _, e := range strings.Split(mode, "+")[1:] {
+		have[e] = true
+	}
+	best, most := "std", 0
+	for _, m := range stdModes {
+		envs := strings.Split(m, "+")[1:]
+		all := true
+		for _, e := range envs {
+			all = all && have[e]
+		}
+		if all && len(envs) > most {
+			best, most = m, len(envs)
+		}
+	}
+	return best
 }
 
 func ints(s string) []int {
