@@ -3,7 +3,6 @@ package uringnet
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"os"
 	"runtime"
@@ -31,6 +30,19 @@ func readsOnRing(t *testing.T) {
 func readsDirect(t *testing.T) {
 	t.Setenv("URINGNET_DIRECT_CONNS", "32")
 	t.Setenv("URINGNET_LONE_USEC", "0") // direct reads wait in the netpoller; lone_test.go has the lone waits
+}
+
+// readTimesOut reads from s and requires the read deadline's error, no
+// sooner than earliest and no later than latest after start.
+func readTimesOut(t *testing.T, s net.Conn, start time.Time, earliest, latest time.Duration) {
+	t.Helper()
+	_, err := s.Read(make([]byte, 8))
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Read: %v, want a timeout", err)
+	}
+	if el := time.Since(start); el < earliest || el > latest {
+		t.Fatalf("timed out after %v, want %v to %v", el, earliest, latest)
+	}
 }
 
 // newTestListener returns a uring listener on loopback, closed at test end.
@@ -168,6 +180,3 @@ func expectChunksBack(t *testing.T, ln *Listener) {
 }
 
 var bg = context.Background()
-
-var _ = io.EOF
-var _ = os.ErrDeadlineExceeded
