@@ -145,7 +145,7 @@ func (lc *ListenConfig) settings() (settings, error) {
 		}
 		s.ringEntries = lc.RingEntries
 	}
-	s.rings = defaultRings(min(runtime.GOMAXPROCS(0), usableCPUs()))
+	s.rings = defaultRings(runtime.GOMAXPROCS(0), usableCPUs())
 	if lc.Rings != 0 {
 		if lc.Rings < 1 || lc.Rings > 64 {
 			return s, fmt.Errorf("uringnet: Rings %d: want 1..64", lc.Rings)
@@ -180,15 +180,16 @@ func (lc *ListenConfig) settings() (settings, error) {
 	return s, nil
 }
 
-// defaultRings is the number of rings for procs Ps (GOMAXPROCS, capped by
-// the CPUs the process may use: cpulimit.go): one fewer, 1..64.
+// defaultRings is the number of rings for procs Ps (GOMAXPROCS) and cpus
+// CPUs the process may use (usableCPUs, cpulimit.go): one fewer than the
+// smaller, 1..64.
 // One ring's round trips stay flat as cores are added (105k-152k a second
 // from 2 to 8 cores of a 16-core machine: its loop thread is saturated),
 // so the ring count is what scales a server. With the server alone on 4
 // or 8 cores, N-1 rings gave 1.09-1.59x the round trips of N/2, and N
 // rings 0.84-1.08x those of N-1 (tests/bench/scale-16core.txt). On 2
 // cores shared with a load generator, 2 rings did worse than 1.
-func defaultRings(procs int) int { return min(max(1, procs-1), 64) }
+func defaultRings(procs, cpus int) int { return min(max(1, min(procs, cpus)-1), 64) }
 
 // envInt reads a tuning knob from the environment (benchmarks only).
 func envInt(name string, def int) int {

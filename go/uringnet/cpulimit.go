@@ -66,7 +66,7 @@ func cgroupCPULimit(root string) (limit float64, ok bool) {
 			if l, has := readCPULimit(dir, m.version); has && (!ok || l < limit) {
 				limit, ok = l, true
 			}
-			if dir == top || len(dir) <= len(top) {
+			if len(dir) <= len(top) { // the mount point: dirOf put dir under it
 				break
 			}
 		}

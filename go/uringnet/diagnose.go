@@ -28,7 +28,7 @@ type Report struct {
 func Diagnose() Report {
 	procs := runtime.GOMAXPROCS(0)
 	cpus := usableCPUs()
-	rep := Report{Err: Available(), Ops: map[string]bool{}, GOMAXPROCS: procs, CPUs: cpus, Rings: defaultRings(min(procs, cpus))}
+	rep := Report{Err: Available(), Ops: map[string]bool{}, GOMAXPROCS: procs, CPUs: cpus, Rings: defaultRings(procs, cpus)}
 	var u syscall.Utsname
 	if syscall.Uname(&u) == nil {
 		var b strings.Builder

@@ -4,17 +4,18 @@
 // echo server, net/http, TLS or gRPC server runs unchanged on io_uring
 // instead of Go's epoll netpoller.
 //
-// Each listener owns its rings (ListenConfig.Rings: one fewer than
-// GOMAXPROCS by default, 1 on 2 cores), each with an event-loop goroutine locked to its
-// OS thread; accepted conns are spread over them, and Dial's conns ride the
-// rings of an open listener with the default settings (else dial rings of
-// their own), so a proxy's two sides share loops. A loop keeps a multishot accept armed on the listener and a
-// multishot recv on every conn, receiving into a shared pool of provided
-// buffers; Read copies out of those buffers and gives them back. At light
-// load (ListenConfig.DirectReadConns busy conns per ring or fewer, however
-// many idle ones it has), where there is nothing to batch, Read calls
-// recv(2) itself and waits in Go's netpoller instead, as package net does. Write
-// copies up to ListenConfig.WriteBuffer bytes into the conn's outbox (C
+// Each listener owns its rings (ListenConfig.Rings: by default one fewer
+// than GOMAXPROCS or the CPUs the process may use, 1 on 2 cores), each with
+// an event-loop goroutine locked to its OS thread; accepted conns are
+// spread over them, and Dial's conns ride the rings of an open listener
+// with the default settings (else dial rings of their own), so a proxy's
+// two sides share loops. A loop keeps a multishot accept armed on the
+// listener and a multishot recv on every conn, receiving into a shared pool
+// of provided buffers; Read copies out of those buffers and gives them
+// back. At light load (ListenConfig.DirectReadConns busy conns per ring or
+// fewer, however many idle ones it has), where there is nothing to batch,
+// Read calls recv(2) itself and waits in Go's netpoller instead, as package
+// net does. Write copies up to ListenConfig.WriteBuffer bytes into the conn's outbox (C
 // memory) and returns, as a socket buffer lets package net's Write return;
 // the loop sends the outbox with one send op at a time per conn. Larger
 // Writes pin the caller's bytes and return once the kernel took them.

@@ -402,11 +402,12 @@ func TestListenerRings(t *testing.T) {
 // Without Rings, a listener gets one ring fewer than GOMAXPROCS (counted up
 // to the CPUs the process may use), at least 1 and at most 64.
 func TestDefaultRings(t *testing.T) {
-	for _, tc := range []struct{ procs, want int }{
-		{1, 1}, {2, 1}, {3, 2}, {4, 3}, {16, 15}, {65, 64}, {256, 64},
+	for _, tc := range []struct{ procs, cpus, want int }{
+		{1, 256, 1}, {2, 256, 1}, {3, 256, 2}, {4, 256, 3}, {16, 256, 15}, {65, 256, 64}, {256, 256, 64},
+		{8, 2, 1}, {8, 3, 2}, {16, 8, 7},
 	} {
-		if got := defaultRings(tc.procs); got != tc.want {
-			t.Errorf("defaultRings(%d) = %d, want %d", tc.procs, got, tc.want)
+		if got := defaultRings(tc.procs, tc.cpus); got != tc.want {
+			t.Errorf("defaultRings(%d, %d) = %d, want %d", tc.procs, tc.cpus, got, tc.want)
 		}
 	}
 	requireUring(t)
