@@ -5,6 +5,7 @@
  * io_uring_cq_advance (release store of the head).
  */
 #include <errno.h>
+#include <string.h>
 #include "uringnet.h"
 
 int __un_rearm_wake(struct un_ring *r);
@@ -25,17 +26,27 @@ int un_ring_run(struct un_ring *r, unsigned nops, unsigned nbids, unsigned wait_
 		unsigned batch_usec)
 {
 	struct io_uring_cqe *cqe;
-	unsigned head, n = 0, seen = 0, enobufs = 0;
+	unsigned head, n = 0, seen = 0, enobufs = 0, queued;
 	int ret, err = 0;
 
 	if (nbids)
 		un_bufs_return(r, r->bids, nbids);
+	r->ops_left = 0;
 	for (unsigned i = 0; i < nops; i++) {
-		ret = un_prep(r, &r->ops[i]);
-		if (ret == -EBUSY)
-			return ret;
+		if (un_prep(r, &r->ops[i]) == -EBUSY) {
+			/* Keep the rest for the caller's next run. What is already in
+			 * the SQ is submitted below or by that run, and the CQEs still
+			 * get reaped; not sleeping lets the caller retry at once. */
+			r->ops_left = nops - i;
+			memmove(r->ops, r->ops + i, r->ops_left * sizeof(*r->ops));
+			wait_nr = 0;
+			break;
+		}
 	}
 
+	/* SQEs submitted are counted off the SQ head: liburing's timed wait
+	 * returns 0, not the number it submitted, when a CQE was ready before it */
+	queued = io_uring_sq_ready(&r->ring);
 	if (wait_nr > 1 && batch_usec && io_uring_cq_ready(&r->ring) < wait_nr) {
 		ret = submit_wait_batch(r, wait_nr, batch_usec);
 		if (ret == -ETIME && !io_uring_cq_ready(&r->ring)) {
@@ -49,9 +60,8 @@ int un_ring_run(struct un_ring *r, unsigned nops, unsigned nbids, unsigned wait_
 			ret = io_uring_submit_and_get_events(&r->ring);
 		r->stats.enters++;
 	}
-	if (ret > 0)
-		r->stats.sqes += (unsigned)ret;
-	else if (ret < 0 && ret != -EINTR && ret != -ETIME && ret != -EBUSY)
+	r->stats.sqes += queued - io_uring_sq_ready(&r->ring);
+	if (ret < 0 && ret != -EINTR && ret != -ETIME && ret != -EBUSY)
 		err = ret;
 	if (IO_URING_READ_ONCE(*r->ring.sq.kflags) & IORING_SQ_CQ_OVERFLOW)
 		r->stats.overflows++;

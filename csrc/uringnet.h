@@ -93,6 +93,7 @@ struct un_ring {
 	uint16_t *bids;
 	struct un_cqe *cqes;
 	unsigned batch;
+	unsigned ops_left;	/* ops the last un_ring_run could not prepare (below) */
 
 	struct un_stats stats;
 };
@@ -112,6 +113,11 @@ void un_ring_exit(struct un_ring *r);
  * for a completion: for wait_nr of them if they come within batch_usec,
  * else for at least one (batching under load without delaying a lone conn).
  * Returns the number of CQEs copied, or -errno.
+ *
+ * If the SQ stays full (the kernel took none of it: it could not allocate),
+ * the ops not prepared are moved to the front of r->ops, r->ops_left says how
+ * many, and the run does not wait: the caller passes them again. No op is
+ * lost. ops_left is 0 after every other run.
  */
 int un_ring_run(struct un_ring *r, unsigned nops, unsigned nbids, unsigned wait_nr,
 		unsigned batch_usec);

@@ -2,6 +2,7 @@ package uringnet
 
 import (
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -282,6 +283,11 @@ func (r *ring) loop(first request, ready chan<- error) {
 				waitNr = max(1, int(r.recentBatch.Load())/2)
 			}
 			n, _ := sr.Run(k, nb, waitNr, r.cfg.batchUsec)
+			if left := sr.OpsLeft(); left > 0 {
+				// The SQ stayed full: the ops it did not take go first in
+				// the next Run.
+				r.pending = slices.Insert(r.pending, 0, sr.Ops[:left]...)
+			}
 			if n > 0 {
 				r.recentBatch.Store(int32(n))
 			}

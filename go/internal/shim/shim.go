@@ -135,6 +135,10 @@ func (r *Ring) Run(nops, nbids, waitNr int, batchUsec int) (int, error) {
 	return int(n), nil
 }
 
+// OpsLeft is how many ops the last Run could not prepare because the SQ
+// stayed full; Run moved them to the front of Ops, to be passed again.
+func (r *Ring) OpsLeft() int { return int(r.p.ops_left) }
+
 // Buffer returns the first n bytes of recv buffer bid. The memory is C memory;
 // the slice is valid until the buffer is given back through Bids.
 func (r *Ring) Buffer(bid uint16, n int) []byte {

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Description: when the SQ stays full (the kernel takes none of it), un_ring_run
+ * keeps the ops it could not prepare at the front of r->ops and says how many in
+ * r->ops_left; passed again, they are all sent, in order.
+ *
+ * The kernel refuses SQEs only when it cannot allocate; the test stands in
+ * for that by pointing liburing's enter fd at nothing while the SQ is full.
+ */
+#include <sys/time.h>
+#include "helpers.h"
+
+#define NSENDS 3
+
+static char msg[8] = "abcdefgh";
+
+int main(void)
+{
+	struct un_ring *r;
+	int lfd, port, cfd, sfd, enter_fd, ret = t_ring(&r, 8);
+	unsigned filled = 0;
+	char sink[NSENDS * sizeof(msg)];
+	size_t got = 0;
+
+	if (ret)
+		return ret;
+	ret = T_EXIT_FAIL;
+	lfd = t_listener(&port);
+	cfd = lfd < 0 ? -1 : t_connect(port);
+	sfd = cfd < 0 ? -1 : accept(lfd, NULL, NULL);
+	if (sfd < 0 || setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){ .tv_sec = 10 },
+				  sizeof(struct timeval))) {
+		perror("socket setup");
+		goto out;
+	}
+	if (un_ring_run(r, 0, 0, 0, 0) < 0) /* the ring's own first SQE goes out */
+		goto out;
+
+	/* fill the SQ with NOPs but for one entry, then make submission fail */
+	while (io_uring_sq_space_left(&r->ring) > 1) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+
+		io_uring_prep_nop(sqe);
+		io_uring_sqe_set_data64(sqe, 1);
+		filled++;
+	}
+	enter_fd = r->ring.enter_ring_fd;
+	r->ring.enter_ring_fd = -1;
+	for (int i = 0; i < NSENDS; i++)
+		r->ops[i] = (struct un_op){ .user_data = 10 + i, .addr = (uintptr_t)msg,
+					    .len = sizeof(msg), .fd = sfd, .kind = UN_OP_SEND };
+	r->ops[0].addr = (uintptr_t)"ABCDEFGH"; /* order is visible to the peer */
+	/* the first send takes the last entry; the SQ is full for the rest */
+	un_ring_run(r, NSENDS, 0, 1, 0);
+	r->ring.enter_ring_fd = enter_fd;
+	if (r->ops_left != NSENDS - 1 || r->ops[0].user_data != 11 ||
+	    r->ops[NSENDS - 2].user_data != 10 + NSENDS - 1) {
+		fprintf(stderr, "ops_left %u (want %d), ops[0] %llu (want 11)\n", r->ops_left,
+			NSENDS - 1, (unsigned long long)r->ops[0].user_data);
+		goto out;
+	}
+
+	/* passed again, everything goes out: the NOPs, then the sends in order */
+	for (int pass = 0; r->ops_left || pass == 0; pass++) {
+		if (pass == 100) {
+			fprintf(stderr, "ops still left after %d passes\n", pass);
+			goto out;
+		}
+		un_ring_run(r, r->ops_left ? r->ops_left : 0, 0, 0, 0);
+	}
+	if (r->stats.sqes < filled + NSENDS) {
+		fprintf(stderr, "sqes %llu, want at least %u\n", (unsigned long long)r->stats.sqes,
+			filled + NSENDS);
+		goto out;
+	}
+	while (got < sizeof(sink)) {
+		ssize_t n = read(cfd, sink + got, sizeof(sink) - got);
+
+		if (n <= 0) {
+			perror("read");
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	if (memcmp(sink, "ABCDEFGH", 8) || memcmp(sink + 8, msg, sizeof(msg))) {
+		fprintf(stderr, "peer got %.*s\n", (int)sizeof(sink), sink);
+		goto out;
+	}
+	ret = T_EXIT_PASS;
+out:
+	un_ring_exit(r);
+	if (sfd >= 0)
+		close(sfd);
+	if (cfd >= 0)
+		close(cfd);
+	if (lfd >= 0)
+		close(lfd);
+	return ret;
+}
