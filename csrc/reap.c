@@ -31,6 +31,11 @@ int un_ring_run(struct un_ring *r, unsigned nops, unsigned nbids, unsigned wait_
 
 	if (nbids)
 		un_bufs_return(r, r->bids, nbids);
+	/* Without the wake READ a sleep could last forever: retry it first. */
+	if (r->wake_unarmed && __un_rearm_wake(r) == 0)
+		r->wake_unarmed = 0;
+	if (r->wake_unarmed)
+		wait_nr = 0;
 	r->ops_left = 0;
 	for (unsigned i = 0; i < nops; i++) {
 		if (un_prep(r, &r->ops[i]) == -EBUSY) {
@@ -72,8 +77,8 @@ int un_ring_run(struct un_ring *r, unsigned nops, unsigned nbids, unsigned wait_
 		seen++;
 		if (cqe->user_data == UN_WAKE_USER_DATA) {
 			r->stats.wakeups++;
-			if (!(cqe->flags & IORING_CQE_F_MORE))
-				__un_rearm_wake(r);
+			if (!(cqe->flags & IORING_CQE_F_MORE) && __un_rearm_wake(r))
+				r->wake_unarmed = 1;
 			continue;
 		}
 		if (cqe->res == -ENOBUFS)

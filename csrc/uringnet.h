@@ -87,6 +87,7 @@ struct un_ring {
 	/* the wake eventfd (blocking, so io_uring polls it): any thread writes it; a READ op keeps it armed */
 	int wake_fd;
 	uint64_t wake_val;
+	unsigned wake_unarmed;		/* the READ's re-arm found the SQ full: runs retry, and do not sleep */
 
 	/* exchange arrays, owned by the issuer thread */
 	struct un_op *ops;
@@ -117,7 +118,9 @@ void un_ring_exit(struct un_ring *r);
  * If the SQ stays full (the kernel took none of it: it could not allocate),
  * the ops not prepared are moved to the front of r->ops, r->ops_left says how
  * many, and the run does not wait: the caller passes them again. No op is
- * lost. ops_left is 0 after every other run.
+ * lost. ops_left is 0 after every other run. Nor is the wake-up: a re-arm
+ * of its READ that finds the SQ full is retried by the next runs, which do
+ * not sleep until it is in.
  */
 int un_ring_run(struct un_ring *r, unsigned nops, unsigned nbids, unsigned wait_nr,
 		unsigned batch_usec);

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Description: when the SQ stays full (the kernel takes none of it), un_ring_run
- * keeps the ops it could not prepare at the front of r->ops and says how many in
- * r->ops_left; passed again, they are all sent, in order.
+ * Description: when the SQ stays full (the kernel takes none of it), nothing is
+ * lost. un_ring_run keeps the ops it could not prepare at the front of r->ops
+ * and says how many in r->ops_left; passed again, they are all sent, in order.
+ * A wake-up whose READ could not be re-armed is re-armed by a later run, and
+ * the next wake-up still ends up in the CQ.
  *
  * The kernel refuses SQEs only when it cannot allocate; the test stands in
  * for that by pointing liburing's enter fd at nothing while the SQ is full.
@@ -13,6 +15,56 @@
 #define NSENDS 3
 
 static char msg[8] = "abcdefgh";
+
+/* Fills the SQ with NOPs but for keep entries. Returns how many it added. */
+static unsigned fill_sq(struct un_ring *r, unsigned keep)
+{
+	unsigned filled = 0;
+
+	while (io_uring_sq_space_left(&r->ring) > keep) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+
+		io_uring_prep_nop(sqe);
+		io_uring_sqe_set_data64(sqe, 1);
+		filled++;
+	}
+	return filled;
+}
+
+/* A wake-up CQE reaped while the SQ is full: its READ is re-armed later. */
+static int wake_kept(struct un_ring *r)
+{
+	int enter_fd = r->ring.enter_ring_fd;
+	uint64_t wakeups = r->stats.wakeups;
+
+	fill_sq(r, 0);
+	/* post the wake-up's CQE without submitting the full SQ */
+	if (un_ring_wake(r) || io_uring_get_events(&r->ring) < 0 || !io_uring_cq_ready(&r->ring)) {
+		fprintf(stderr, "no wake-up CQE\n");
+		return T_EXIT_FAIL;
+	}
+	r->ring.enter_ring_fd = -1;
+	un_ring_run(r, 0, 0, 0, 0); /* reaps it; the re-arm finds the SQ full */
+	r->ring.enter_ring_fd = enter_fd;
+	if (r->stats.wakeups != wakeups + 1) {
+		fprintf(stderr, "wake-up not reaped\n");
+		return T_EXIT_FAIL;
+	}
+	/* drain the SQ, then wake again: the READ must be in by now */
+	for (int pass = 0; pass < 3; pass++)
+		un_ring_run(r, 0, 0, 0, 0);
+	if (un_ring_wake(r))
+		return T_EXIT_FAIL;
+	for (int pass = 0; pass < 100 && r->stats.wakeups == wakeups + 1; pass++) {
+		un_ring_run(r, 0, 0, 0, 0);
+		usleep(1000);
+	}
+	if (r->stats.wakeups != wakeups + 2) {
+		fprintf(stderr, "the second wake-up never came: the READ was not re-armed\n");
+		return T_EXIT_FAIL;
+	}
+	return T_EXIT_PASS;
+}
 
 int main(void)
 {
@@ -37,13 +89,7 @@ int main(void)
 		goto out;
 
 	/* fill the SQ with NOPs but for one entry, then make submission fail */
-	while (io_uring_sq_space_left(&r->ring) > 1) {
-		struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
-
-		io_uring_prep_nop(sqe);
-		io_uring_sqe_set_data64(sqe, 1);
-		filled++;
-	}
+	filled = fill_sq(r, 1);
 	enter_fd = r->ring.enter_ring_fd;
 	r->ring.enter_ring_fd = -1;
 	for (int i = 0; i < NSENDS; i++)
@@ -86,7 +132,7 @@ int main(void)
 		fprintf(stderr, "peer got %.*s\n", (int)sizeof(sink), sink);
 		goto out;
 	}
-	ret = T_EXIT_PASS;
+	ret = wake_kept(r);
 out:
 	un_ring_exit(r);
 	if (sfd >= 0)
