@@ -59,3 +59,32 @@ func (goLoad) command(work, addr string, conns, size, idle int, warm, dur time.D
 }
 
 func (goLoad) String() string { return "uringbench -load (Go, goroutine per conn, package net)" }
+
+// grpcLoad is tests/grpc/cmd/grpcbench -load: gRPC health checks from a Go
+// client, one call in flight per conn. Its server (-serve) is the same
+// binary.
+type grpcLoad struct{ bin string }
+
+// buildGRPCBench builds tests/grpc/cmd/grpcbench into dir, in its own
+// module (which needs gRPC's modules: downloaded, or in the module cache).
+func buildGRPCBench(dir string) (grpcLoad, error) {
+	bin, err := filepath.Abs(filepath.Join(dir, "grpcbench"))
+	if err != nil {
+		return grpcLoad{}, err
+	}
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/grpcbench")
+	cmd.Dir = filepath.Join("tests", "grpc")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return grpcLoad{}, fmt.Errorf("build tests/grpc/cmd/grpcbench (run from the repository root): %v\n%s", err, out)
+	}
+	return grpcLoad{bin}, nil
+}
+
+func (g grpcLoad) command(work, addr string, conns, size, idle int, warm, dur time.Duration) *exec.Cmd {
+	return exec.Command(g.bin, "-load", "-addr", addr, "-conns", strconv.Itoa(conns),
+		"-warm", warm.String(), "-dur", dur.String())
+}
+
+func (grpcLoad) String() string {
+	return "tests/grpc/cmd/grpcbench -load (Go gRPC client, one call in flight per conn)"
+}

@@ -11,7 +11,10 @@
 // threads, from /proc). The runs of the servers at one point are
 // interleaved. A mode uring+NAME=VALUE runs the uring server with that
 // environment, to compare engine knobs side by side. -http adds net/http
-// "hello world" points (examples/http, keep-alive GETs).
+// "hello world" points (examples/http, keep-alive GETs), -tls the same over
+// TLS (examples/tls, HTTP/1.1; always the Go load generator, since the C
+// one speaks no TLS), -grpc unary gRPC calls (tests/grpc/cmd/grpcbench,
+// server and load, built in the tests/grpc module).
 // -plot writes a PNG of echo throughput and CPU per round trip against
 // connections. -idle N measures instead the server's RSS per idle
 // keep-alive net/http conn (examples/http, N conns).
@@ -39,10 +42,13 @@ func main() {
 	began := time.Now()
 	load := flag.Bool("load", false, "run as the load generator (internal)")
 	addr := flag.String("addr", "", "load: server address")
-	work := flag.String("work", "echo", "load: echo or http (internal)")
+	work := flag.String("work", "echo", "load: echo, http or https (internal)")
 	connsList := flag.String("conns", "1,100,1000,10000", "echo: connection counts")
 	sizes := flag.String("size", "64,4096", "echo: message sizes in bytes")
 	httpConns := flag.String("http", "100", "net/http hello world: connection counts (empty: none)")
+	httpWork := flag.Int("httpwork", 0, "http points: examples/http -work, SHA-256 rounds over 1 KiB per request (a handler's own CPU work)")
+	tlsConns := flag.String("tls", "", "net/http hello world over TLS (HTTP/1.1, Go load generator): connection counts (empty: none)")
+	grpcConns := flag.String("grpc", "", "unary gRPC health checks (tests/grpc/cmd/grpcbench, one call in flight per conn): connection counts (empty: none)")
 	modes := flag.String("modes", "std,uring,c", "servers to compare; uring+NAME=VALUE[+...] (or std+..., c+...) runs that server with those environment variables (engine knobs such as URINGNET_WRITEBUF=-1, or GOMAXPROCS=1)")
 	dur := flag.Duration("dur", 1750*time.Millisecond, "measured time per run")
 	warm := flag.Duration("warm", 250*time.Millisecond, "warm-up per run")
@@ -68,9 +74,18 @@ func main() {
 	defer os.RemoveAll(tmp)
 	echo := filepath.Join(tmp, "echo")
 	httpBin := filepath.Join(tmp, "http")
-	for bin, pkg := range map[string]string{echo: "./examples/echo", httpBin: "./examples/http"} {
+	tlsBin := filepath.Join(tmp, "tls")
+	for bin, pkg := range map[string]string{echo: "./examples/echo", httpBin: "./examples/http", tlsBin: "./examples/tls"} {
 		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
 			log.Fatalf("build %s (run from the repository root): %v\n%s", pkg, err, out)
+		}
+	}
+	var grpcGen grpcLoad
+	if len(ints(*grpcConns)) > 0 {
+		grpcGen, err = buildGRPCBench(tmp)
+		if err != nil {
+			fmt.Printf("SKIP grpc points: %v\n", err)
+			*grpcConns = ""
 		}
 	}
 	if *idle > 0 {
@@ -110,7 +125,7 @@ func main() {
 	// measurePoint runs the reps of every server at one point interleaved
 	// (std, uring, c, std, ...), so that a drift of this noisy machine's
 	// speed hits all of them alike.
-	measurePoint := func(srvs []server, conns, size int) {
+	measurePoint := func(gen loadGen, srvs []server, conns, size int) {
 		runs := make([][]run, len(srvs))
 		for r := 0; r < *reps; r++ {
 			for i, srv := range srvs {
@@ -125,7 +140,7 @@ func main() {
 			results = append(results, point{srv.work, srv.mode, conns, size, median(runs[i])})
 		}
 	}
-	var echoSrvs, httpSrvs []server
+	var echoSrvs, httpSrvs, tlsSrvs, grpcSrvs []server
 	for _, mode := range strings.Split(*modes, ",") {
 		if netMode, _, _ := strings.Cut(mode, "+"); netMode == "c" {
 			if _, err := os.Stat(*cecho); err != nil {
@@ -133,22 +148,39 @@ func main() {
 				continue
 			}
 		} else {
-			httpSrvs = append(httpSrvs, server{"http", mode, httpBin, ""})
+			httpSrvs = append(httpSrvs, server{"http", mode, httpBin, "", *httpWork})
+			tlsSrvs = append(tlsSrvs, server{"https", mode, tlsBin, "", 0})
+			grpcSrvs = append(grpcSrvs, server{"grpc", mode, grpcGen.bin, "", 0})
 		}
-		echoSrvs = append(echoSrvs, server{"echo", mode, echo, *cecho})
+		echoSrvs = append(echoSrvs, server{"echo", mode, echo, *cecho, 0})
 	}
 	for _, s := range ints(*sizes) {
 		for _, c := range ints(*connsList) {
-			measurePoint(echoSrvs, c, s)
+			measurePoint(gen, echoSrvs, c, s)
 		}
 	}
 	for _, c := range ints(*httpConns) {
-		measurePoint(httpSrvs, c, 0)
+		measurePoint(gen, httpSrvs, c, 0)
+	}
+	for _, c := range ints(*tlsConns) {
+		measurePoint(goLoad{}, tlsSrvs, c, 0)
+	}
+	for _, c := range ints(*grpcConns) {
+		measurePoint(grpcGen, grpcSrvs, c, 0)
+	}
+	if *httpWork > 0 {
+		fmt.Printf("http points: handler hashes 1 KiB %d times per request (examples/http -work)\n", *httpWork)
 	}
 	if *withIdle > 0 {
 		fmt.Printf("every point with %d idle conns held open beside its busy ones (conns)\n", *withIdle)
 	}
 	fmt.Println("load:", gen)
+	if len(ints(*tlsConns)) > 0 {
+		fmt.Println("load for https:", goLoad{})
+	}
+	if len(ints(*grpcConns)) > 0 {
+		fmt.Println("load for grpc:", grpcGen)
+	}
 	printTable(os.Stdout, results)
 	fmt.Printf("took %v\n", time.Since(began).Round(time.Second))
 	if *plot != "" {
@@ -164,7 +196,7 @@ type run struct {
 }
 
 type point struct {
-	work, mode  string // work: echo or http
+	work, mode  string // work: echo, http, https or grpc
 	conns, size int
 	run
 }
@@ -173,6 +205,7 @@ type point struct {
 type server struct {
 	work, mode string
 	bin, cecho string
+	hashes     int // http: examples/http -work
 }
 
 // measure starts one server, drives load at it from a child process, and
@@ -186,7 +219,11 @@ func measure(gen loadGen, s server, conns, size, withIdle int, warm, dur time.Du
 		_, port, _ := net.SplitHostPort(addr)
 		srv = exec.Command(s.cecho, "-p", port)
 	case s.work == "http":
-		srv = exec.Command(s.bin, "-addr", addr, "-net", netMode, "-quiet")
+		srv = exec.Command(s.bin, "-addr", addr, "-net", netMode, "-quiet", "-work", strconv.Itoa(s.hashes))
+	case s.work == "https":
+		srv = exec.Command(s.bin, "-addr", addr, "-net", netMode)
+	case s.work == "grpc":
+		srv = exec.Command(s.bin, "-serve", "-addr", addr, "-net", netMode)
 	default:
 		srv = exec.Command(s.bin, "-addr", addr, "-net", netMode)
 	}
