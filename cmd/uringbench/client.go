@@ -10,7 +10,7 @@ import (
 )
 
 // A loadGen starts the process that drives one run's load. Both kinds print
-// "start" and "stop" around the measured window, then a loadResult as JSON.
+// "start" and "stop" around the measured window, then a loadresult.Result as JSON.
 type loadGen interface {
 	command(work, addr string, conns, size, idle int, warm, dur time.Duration) *exec.Cmd
 	String() string

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/uringnet/uringnet/cmd/uringbench/loadresult"
 )
 
 // The C load generator against small in-process servers (package net: the
@@ -54,7 +56,7 @@ func serve(t *testing.T, handle func(net.Conn)) string {
 }
 
 // runC runs one load and checks its protocol: "start", "stop", then JSON.
-func runC(t *testing.T, g cLoad, work, addr string, conns, size, idle int) loadResult {
+func runC(t *testing.T, g cLoad, work, addr string, conns, size, idle int) loadresult.Result {
 	t.Helper()
 	cmd := g.command(work, addr, conns, size, idle, 50*time.Millisecond, 300*time.Millisecond)
 	var stderr strings.Builder
@@ -69,7 +71,7 @@ func runC(t *testing.T, g cLoad, work, addr string, conns, size, idle int) loadR
 	if len(lines) != 3 || lines[0] != "start" || lines[1] != "stop" {
 		t.Fatalf("uringload printed %q", out)
 	}
-	var r loadResult
+	var r loadresult.Result
 	if err := json.Unmarshal([]byte(lines[2]), &r); err != nil {
 		t.Fatalf("result %q: %v", lines[2], err)
 	}

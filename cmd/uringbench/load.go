@@ -4,27 +4,18 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
-)
 
-// loadResult is what one load run reports (as JSON on stdout).
-type loadResult struct {
-	Ops      int64   `json:"ops"`
-	Seconds  float64 `json:"seconds"`
-	P50, P99 float64 // microseconds
-	P999     float64
-	Errors   int64 `json:"errors"`
-}
+	"github.com/uringnet/uringnet/cmd/uringbench/loadresult"
+)
 
 // runLoad is the load generator: conns connections, each a closed loop of
 // one request and its whole reply. For work "echo" the request is size
@@ -34,7 +25,7 @@ type loadResult struct {
 // own process (package net's epoll poller, many goroutines), dials every
 // conn, warms up for warm, then measures for dur. It prints "start" and
 // "stop" around the measured window (the parent samples the server's CPU
-// there) and then a loadResult. idle more conns are dialed first and held
+// there) and then a loadresult.Result. idle more conns are dialed first and held
 // open, silent, until the end.
 func runLoad(addr, work string, conns, size, idle int, warm, dur time.Duration) {
 	var measuring atomic.Bool
@@ -109,14 +100,7 @@ func runLoad(addr, work string, conns, size, idle int, warm, dur time.Duration) 
 			}
 		}(i, c)
 	}
-	time.Sleep(warm)
-	fmt.Println("start")
-	measuring.Store(true)
-	start := time.Now()
-	time.Sleep(dur)
-	measuring.Store(false)
-	elapsed := time.Since(start).Seconds()
-	fmt.Println("stop")
+	elapsed := loadresult.Window(os.Stdout, warm, dur, &measuring)
 	stop.Store(true)
 	// A reply that never comes must not hang the run: it shows as an error.
 	for _, c := range cs {
@@ -125,19 +109,7 @@ func runLoad(addr, work string, conns, size, idle int, warm, dur time.Duration) 
 		}
 	}
 	wg.Wait()
-	var all []uint32
-	for _, l := range lat {
-		all = append(all, l...)
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-	q := func(p float64) float64 {
-		if len(all) == 0 {
-			return 0
-		}
-		return float64(all[int(p*float64(len(all)-1))])
-	}
-	json.NewEncoder(os.Stdout).Encode(loadResult{Ops: int64(len(all)), Seconds: elapsed,
-		P50: q(0.50), P99: q(0.99), P999: q(0.999), Errors: errs.Load()})
+	loadresult.Write(os.Stdout, lat, elapsed, errs.Load())
 }
 
 // dialLoad dials one conn of the load. For "https" it also runs the TLS

@@ -36,6 +36,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/uringnet/uringnet/cmd/uringbench/loadresult"
 )
 
 func main() {
@@ -261,7 +263,7 @@ func measure(gen loadGen, s server, conns, size, withIdle int, warm, dur time.Du
 		}
 	}
 	var cpu0, cpu1, sw0, sw1 float64
-	var lr loadResult
+	var lr loadresult.Result
 	var parseErr error
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {

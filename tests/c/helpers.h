@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include "uringnet.h"
@@ -67,6 +68,48 @@ static inline int t_connect(int port)
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
 		return -1;
 	return fd;
+}
+
+static inline void t_close(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * A connected loopback pair: *lfd the listener, *cfd the client, *sfd the
+ * server side. The client's reads time out after 10 s, so that a test
+ * reading less than it expects fails instead of hanging. Returns 0, or -1
+ * with what could not be made set to -1 (t_close skips it).
+ */
+static inline int t_pair(int *lfd, int *cfd, int *sfd)
+{
+	int port;
+
+	*lfd = t_listener(&port);
+	*cfd = *lfd < 0 ? -1 : t_connect(port);
+	*sfd = *cfd < 0 ? -1 : accept(*lfd, NULL, NULL);
+	if (*sfd < 0 || setsockopt(*cfd, SOL_SOCKET, SO_RCVTIMEO,
+				   &(struct timeval){ .tv_sec = 10 }, sizeof(struct timeval))) {
+		perror("socket pair");
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads exactly n bytes from fd into buf. Returns 0, or -1 (error, EOF, timeout). */
+static inline int t_read_full(int fd, char *buf, size_t n)
+{
+	for (size_t got = 0; got < n;) {
+		ssize_t k = read(fd, buf + got, n - got);
+
+		if (k <= 0) {
+			perror("read");
+			return -1;
+		}
+		got += (size_t)k;
+	}
+	return 0;
 }
 
 /* Runs the ring until a CQE with user_data ud arrives (or max passes); copies it to *out. */

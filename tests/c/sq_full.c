@@ -9,7 +9,6 @@
  * The kernel refuses SQEs only when it cannot allocate; the test stands in
  * for that by pointing liburing's enter fd at nothing while the SQ is full.
  */
-#include <sys/time.h>
 #include "helpers.h"
 
 #define NSENDS 3
@@ -69,22 +68,15 @@ static int wake_kept(struct un_ring *r)
 int main(void)
 {
 	struct un_ring *r;
-	int lfd, port, cfd, sfd, enter_fd, ret = t_ring(&r, 8);
-	unsigned filled = 0;
+	int lfd, cfd, sfd, enter_fd, ret = t_ring(&r, 8);
+	unsigned filled;
 	char sink[NSENDS * sizeof(msg)];
-	size_t got = 0;
 
 	if (ret)
 		return ret;
 	ret = T_EXIT_FAIL;
-	lfd = t_listener(&port);
-	cfd = lfd < 0 ? -1 : t_connect(port);
-	sfd = cfd < 0 ? -1 : accept(lfd, NULL, NULL);
-	if (sfd < 0 || setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){ .tv_sec = 10 },
-				  sizeof(struct timeval))) {
-		perror("socket setup");
+	if (t_pair(&lfd, &cfd, &sfd))
 		goto out;
-	}
 	if (un_ring_run(r, 0, 0, 0, 0) < 0) /* the ring's own first SQE goes out */
 		goto out;
 
@@ -119,15 +111,8 @@ int main(void)
 			filled + NSENDS);
 		goto out;
 	}
-	while (got < sizeof(sink)) {
-		ssize_t n = read(cfd, sink + got, sizeof(sink) - got);
-
-		if (n <= 0) {
-			perror("read");
-			goto out;
-		}
-		got += (size_t)n;
-	}
+	if (t_read_full(cfd, sink, sizeof(sink)))
+		goto out;
 	if (memcmp(sink, "ABCDEFGH", 8) || memcmp(sink + 8, msg, sizeof(msg))) {
 		fprintf(stderr, "peer got %.*s\n", (int)sizeof(sink), sink);
 		goto out;
@@ -135,11 +120,8 @@ int main(void)
 	ret = wake_kept(r);
 out:
 	un_ring_exit(r);
-	if (sfd >= 0)
-		close(sfd);
-	if (cfd >= 0)
-		close(cfd);
-	if (lfd >= 0)
-		close(lfd);
+	t_close(sfd);
+	t_close(cfd);
+	t_close(lfd);
 	return ret;
 }

@@ -5,7 +5,6 @@
  * when some CQEs are ready before it (where liburing's call returns 0, not
  * the number it submitted).
  */
-#include <sys/time.h>
 #include "helpers.h"
 
 #define NSENDS 5
@@ -44,25 +43,14 @@ static int check_pass(struct un_ring *r, int fd, unsigned wait_nr, unsigned usec
 int main(void)
 {
 	struct un_ring *r;
-	int lfd, port, cfd, sfd, ret = t_ring(&r, 8);
+	int lfd, cfd, sfd, ret = t_ring(&r, 8);
 	char sink[4 * NSENDS * sizeof(msg)];
 
 	if (ret)
 		return ret;
 	ret = T_EXIT_FAIL;
-	lfd = t_listener(&port);
-	cfd = lfd < 0 ? -1 : t_connect(port);
-	sfd = cfd < 0 ? -1 : accept(lfd, NULL, NULL);
-	if (sfd < 0) {
-		perror("socket setup");
+	if (t_pair(&lfd, &cfd, &sfd))
 		goto out;
-	}
-	/* bounded: a read that finds too little fails instead of hanging */
-	if (setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){ .tv_sec = 10 },
-		       sizeof(struct timeval))) {
-		perror("SO_RCVTIMEO");
-		goto out;
-	}
 	/* the ring's own first SQE (its wake-up read) goes out on the first run */
 	if (un_ring_run(r, 0, 0, 0, 0) < 0)
 		goto out;
@@ -78,23 +66,13 @@ int main(void)
 	if (check_pass(r, sfd, NSENDS + 2, 200 * 1000, "batch wait, a CQE ready"))
 		goto out;
 	/* the peer got all 4 * NSENDS messages */
-	for (size_t got = 0; got < 4 * NSENDS * sizeof(msg);) {
-		ssize_t n = read(cfd, sink, sizeof(sink));
-
-		if (n <= 0) {
-			perror("read");
-			goto out;
-		}
-		got += (size_t)n;
-	}
+	if (t_read_full(cfd, sink, sizeof(sink)))
+		goto out;
 	ret = T_EXIT_PASS;
 out:
 	un_ring_exit(r);
-	if (sfd >= 0)
-		close(sfd);
-	if (cfd >= 0)
-		close(cfd);
-	if (lfd >= 0)
-		close(lfd);
+	t_close(sfd);
+	t_close(cfd);
+	t_close(lfd);
 	return ret;
 }

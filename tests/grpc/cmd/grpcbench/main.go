@@ -9,17 +9,15 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
-	"fmt"
 	"log"
 	"net"
 	"os"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/uringnet/uringnet/cmd/uringbench/loadresult"
 	"github.com/uringnet/uringnet/go/uringnet"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -63,15 +61,6 @@ func runServer(addr, mode string) {
 	log.Fatal(srv.Serve(ln))
 }
 
-// result is uringbench's loadResult.
-type result struct {
-	Ops      int64   `json:"ops"`
-	Seconds  float64 `json:"seconds"`
-	P50, P99 float64 // microseconds
-	P999     float64
-	Errors   int64 `json:"errors"`
-}
-
 func runLoad(addr string, conns, inflight int, warm, dur time.Duration) {
 	var measuring, stop atomic.Bool
 	var errs atomic.Int64
@@ -113,27 +102,8 @@ func runLoad(addr string, conns, inflight int, warm, dur time.Duration) {
 			}
 		}(i, clients[i%conns])
 	}
-	time.Sleep(warm)
-	fmt.Println("start")
-	measuring.Store(true)
-	start := time.Now()
-	time.Sleep(dur)
-	measuring.Store(false)
-	elapsed := time.Since(start).Seconds()
-	fmt.Println("stop")
+	elapsed := loadresult.Window(os.Stdout, warm, dur, &measuring)
 	stop.Store(true)
 	wg.Wait()
-	var all []uint32
-	for _, l := range lat {
-		all = append(all, l...)
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-	q := func(p float64) float64 {
-		if len(all) == 0 {
-			return 0
-		}
-		return float64(all[int(p*float64(len(all)-1))])
-	}
-	json.NewEncoder(os.Stdout).Encode(result{Ops: int64(len(all)), Seconds: elapsed,
-		P50: q(0.50), P99: q(0.99), P999: q(0.999), Errors: errs.Load()})
+	loadresult.Write(os.Stdout, lat, elapsed, errs.Load())
 }
