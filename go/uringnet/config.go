@@ -71,7 +71,9 @@ type ListenConfig struct {
 	// switches back to the ring once more than 1.5 times this many are
 	// busy, or after waiting a second for data. Each direct conn holds a
 	// second descriptor (a dup registered with the netpoller). Default 32;
-	// negative: every Read goes through the ring.
+	// negative: every Read goes through the ring; at most 1 << 20, which
+	// makes every busy conn read directly (README: Limits says when that
+	// helps).
 	DirectReadConns int
 
 	// Require makes Listen fail when io_uring cannot be used, or the
@@ -102,6 +104,10 @@ type settings struct {
 	keepAlive   time.Duration
 }
 
+// maxDirectConns bounds DirectReadConns: the activity window (direct.go)
+// is 4 times it, counted in a uint32.
+const maxDirectConns = 1 << 20
+
 func isPow2(v uint32) bool { return v != 0 && v&(v-1) == 0 }
 
 func (lc *ListenConfig) settings() (settings, error) {
@@ -128,11 +134,12 @@ func (lc *ListenConfig) settings() (settings, error) {
 		s.writeBuf = lc.WriteBuffer
 	}
 	if lc.DirectReadConns != 0 {
+		if lc.DirectReadConns > maxDirectConns {
+			return s, fmt.Errorf("uringnet: DirectReadConns %d: want at most %d (negative: every Read on the ring)", lc.DirectReadConns, maxDirectConns)
+		}
 		s.directConns = lc.DirectReadConns
 	}
-	if s.directConns < 0 {
-		s.directConns = 0
-	}
+	s.directConns = min(max(s.directConns, 0), maxDirectConns) // the environment's too
 	if s.directIdle <= 0 {
 		s.directIdle = time.Second
 	}

@@ -237,11 +237,43 @@ func TestConfigValidation(t *testing.T) {
 		{BufferSize: 1 << 30},
 		{Rings: -1},
 		{Rings: 1000},
+		{DirectReadConns: maxDirectConns + 1},
+		{DirectReadConns: 1 << 30}, // its window, 4x, would wrap to 0
 	}
 	for _, lc := range bad {
 		_, err := lc.Listen(bg, "tcp", "127.0.0.1:0")
 		if err == nil || !strings.Contains(err.Error(), "uringnet:") {
 			t.Errorf("%+v: got %v, want a clear validation error", lc, err)
+		}
+	}
+}
+
+// DirectReadConns at its bound: every conn reads directly, and the
+// activity window (4x, a uint32) does not wrap.
+func TestDirectReadConnsAtBound(t *testing.T) {
+	ln := newTestListener(t, &ListenConfig{DirectReadConns: maxDirectConns})
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		io.Copy(c, c)
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	for i := 0; i < 50; i++ {
+		msg := []byte(fmt.Sprintf("round %d", i))
+		if _, err := c.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, len(msg))
+		if _, err := io.ReadFull(c, got); err != nil || string(got) != string(msg) {
+			t.Fatalf("round %d: %q, %v", i, got, err)
 		}
 	}
 }
