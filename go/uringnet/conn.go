@@ -3,7 +3,6 @@ package uringnet
 import (
 	"io"
 	"net"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -40,14 +39,9 @@ type conn struct {
 
 	rmu sync.Mutex
 	wmu sync.Mutex
-	pin runtime.Pinner // under wmu: pins the chunk of the send in flight
 
 	fdr fdRef
 	fd  int // never changed; closed by whoever ends fdr (closeFD)
-	// wclosed: CloseWrite was called. Atomic, so that Write checks it
-	// without taking mu.
-	wclosed atomic.Bool
-	unix    bool // set once: a unix socket, else TCP
 
 	mu       sync.Mutex
 	cond     sync.Cond // L is &mu: blocked Reads and Writes park on it (wakeup.go)
@@ -56,9 +50,9 @@ type conn struct {
 	rhead    int32
 	roff     int32 // bytes of rq[rhead] already read
 	sendN    int32
-	outBytes int32 // the outbox's bytes queued, not yet taken by the kernel
-	rerr     error // after rq drains: io.EOF or the recv error
-	sendErr  error
+	outBytes int32    // the outbox's bytes queued, not yet taken by the kernel
+	sendRes  sendCode // how the current Write's send ended (with sendDone)
+	rerr     error    // after rq drains: io.EOF or the recv error
 	// rdl and wdl also say whether a Read and a Write (or drain) are
 	// parked on cond: the loop, Close and the deadline timer wake them.
 	rdl, wdl deadline
@@ -70,9 +64,9 @@ type conn struct {
 	flushTimer *time.Timer   // bounds Close's flush of queued bytes
 	dr         *directReader // direct mode's netpoller registration, from the first direct Read
 
-	// The flags below and readWin sit together, and outBytes beside sendN,
-	// so that they fill whole words: conn stays within the 416-byte size
-	// class (TestConnSize).
+	// The flags below, readWin, unix, linger and wclosed sit together, and
+	// the int32s beside each other, so that they fill whole words: conn
+	// stays within the 384-byte size class (TestConnSize).
 	recvPaused     bool        // rq hit its cap; Read re-arms recv when it drains
 	closed         bool        // Close was called
 	sendDone       bool        // the current Write's send has finished
@@ -86,7 +80,11 @@ type conn struct {
 	nonblock       bool        // the socket is O_NONBLOCK for good: a RawConn function ran (rawio.go)
 	loneOff        bool        // no lone waits until the conn goes back to the ring; under rmu (lone.go)
 	readWin        uint16      // the last activity window a Read counted c in; under rmu (direct.go)
-	linger         atomic.Bool // SetLinger set a positive linger: close(2) may block; here to fill the word
+	unix           bool        // set once: a unix socket, else TCP
+	linger         atomic.Bool // SetLinger set a positive linger: close(2) may block
+	// wclosed: CloseWrite was called. Atomic, so that Write checks it
+	// without taking mu.
+	wclosed atomic.Bool
 
 	// Set before the conn is handed out (lookupAddrs, or package net's
 	// for dialed conns), never changed after: read without a lock.
@@ -256,7 +254,7 @@ const maxSend = 1 << 30
 func (r *ring) startSend(c *conn, addr uintptr, n uint32) {
 	if c.closing {
 		c.sendTotal = 0 // nothing of this request was sent
-		c.finishSend(net.ErrClosed)
+		c.finishSend(sendClosed)
 		return
 	}
 	c.sending = true
@@ -295,22 +293,47 @@ func (c *conn) onSend(r *ring, res int32) {
 	case res >= 0 && c.sendLeft > 0 && !c.sendCancelled && !c.closing:
 		r.issueSend(c) // short send: continue from the offset
 	case res >= 0 && c.sendLeft == 0:
-		c.finishSend(nil)
+		c.finishSend(sendOK)
 	case c.closing:
-		c.finishSend(net.ErrClosed)
+		c.finishSend(sendClosed)
 	case c.sendCancelled:
-		c.finishSend(errSendCancelled)
+		c.finishSend(sendCancelled)
 	default:
-		c.finishSend(syscall.Errno(-res))
+		c.finishSend(sendCode(-res))
 	}
 }
 
-func (c *conn) finishSend(err error) {
+// sendCode is how a send (or RawConn's POLLOUT wait) ended: 0, one of the
+// codes below, or an errno. 32 bits, where an error would take 16 bytes
+// of every conn.
+type sendCode int32
+
+const (
+	sendOK        sendCode = 0
+	sendClosed    sendCode = -1 // the conn was closed
+	sendCancelled sendCode = -2 // stopped by its deadline
+)
+
+// err is the Write's error for the code.
+func (sc sendCode) err() error {
+	switch {
+	case sc == sendOK:
+		return nil
+	case sc == sendClosed:
+		return net.ErrClosed
+	case sc == sendCancelled:
+		return errTimeout
+	default:
+		return syscall.Errno(sc)
+	}
+}
+
+func (c *conn) finishSend(res sendCode) {
 	c.sending = false
 	c.mu.Lock()
 	c.sendDone = true
 	c.sendN = c.sendTotal
-	c.sendErr = err
+	c.sendRes = res
 	c.mu.Unlock()
 	c.r.readyWaiter(&c.wdl, &c.cond)
 }

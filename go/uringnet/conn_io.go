@@ -1,15 +1,12 @@
 package uringnet
 
 import (
-	"errors"
 	"net"
+	"runtime"
 	"syscall"
 	"time"
 	"unsafe"
 )
-
-// errSendCancelled marks a send stopped by its deadline.
-var errSendCancelled = errors.New("uringnet: send cancelled")
 
 // blockedLocked says why the conn cannot do I/O in dl's direction now:
 // closed, or dl passed. c.mu is held.
@@ -178,12 +175,12 @@ func (c *conn) write(b []byte) (int, error) {
 }
 
 // sendPinned sends chunk through the ring. The chunk's memory is pinned from
-// before the loop sees its address until the send's last CQE has arrived.
-// c.wmu is held: c.pin is the writer's, reused so that pinning allocates
-// nothing after the conn's first send.
+// before the loop sees its address until the send's last CQE has arrived:
+// waitSend returns only then, also past the deadline. c.wmu is held.
 func (c *conn) sendPinned(chunk []byte) (int, error) {
-	c.pin.Pin(&chunk[0])
-	defer c.pin.Unpin()
+	var pin runtime.Pinner
+	pin.Pin(&chunk[0])
+	defer pin.Unpin()
 	if !c.r.submit(request{kind: reqSend, c: c, addr: uintptr(unsafe.Pointer(&chunk[0])), n: uint32(len(chunk))}) {
 		return 0, net.ErrClosed
 	}
@@ -197,11 +194,8 @@ func (c *conn) waitSend() (int, error) {
 	for {
 		c.mu.Lock()
 		if c.sendDone {
-			n, err := int(c.sendN), c.sendErr
+			n, err := int(c.sendN), c.sendRes.err()
 			c.mu.Unlock()
-			if err == errSendCancelled {
-				err = errTimeout
-			}
 			return n, err
 		}
 		switch {

@@ -160,7 +160,7 @@ func (c *conn) waitWritable() error {
 func (r *ring) startPollOut(c *conn) {
 	if c.closing {
 		c.sendTotal = 0
-		c.finishSend(net.ErrClosed)
+		c.finishSend(sendClosed)
 		return
 	}
 	c.sending, c.pollingOut, c.sendCancelled = true, true, false
@@ -176,13 +176,13 @@ func (c *conn) onPollOut(r *ring, res int32) {
 	c.pollingOut = false
 	switch {
 	case c.closing:
-		c.finishSend(net.ErrClosed)
+		c.finishSend(sendClosed)
 	case res >= 0:
-		c.finishSend(nil)
+		c.finishSend(sendOK)
 	case c.sendCancelled:
-		c.finishSend(errSendCancelled)
+		c.finishSend(sendCancelled)
 	default:
-		c.finishSend(syscall.Errno(-res))
+		c.finishSend(sendCode(-res))
 	}
 }
 
