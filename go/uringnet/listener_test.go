@@ -252,14 +252,7 @@ func TestConfigValidation(t *testing.T) {
 // activity window (4x, a uint32) does not wrap.
 func TestDirectReadConnsAtBound(t *testing.T) {
 	ln := newTestListener(t, &ListenConfig{DirectReadConns: maxDirectConns})
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		io.Copy(c, c)
-	}()
+	go serveEcho(ln)
 	c, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
