@@ -31,6 +31,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -222,8 +223,6 @@ func measure(gen loadGen, s server, conns, size, withIdle int, warm, dur time.Du
 		srv = exec.Command(s.cecho, "-p", port)
 	case s.work == "http":
 		srv = exec.Command(s.bin, "-addr", addr, "-net", netMode, "-quiet", "-work", strconv.Itoa(s.hashes))
-	case s.work == "https":
-		srv = exec.Command(s.bin, "-addr", addr, "-net", netMode)
 	case s.work == "grpc":
 		srv = exec.Command(s.bin, "-serve", "-addr", addr, "-net", netMode)
 	default:
@@ -384,7 +383,7 @@ func printTable(out io.Writer, ps []point) {
 	var stdModes []string
 	for _, p := range ps {
 		byKey[key{p.work, p.mode, p.size, p.conns}] = p.run
-		if p.mode == "std" || strings.HasPrefix(p.mode, "std+") {
+		if (p.mode == "std" || strings.HasPrefix(p.mode, "std+")) && !slices.Contains(stdModes, p.mode) {
 			stdModes = append(stdModes, p.mode)
 		}
 	}

@@ -10,19 +10,14 @@ int main(void)
 	struct un_ring *r;
 	struct un_cqe cqe;
 	uint16_t held[2];
-	int nheld, port = 0, lfd, cfd = -1, sfd = -1, ret;
+	int nheld, lfd, cfd, sfd, ret;
 	char chunk[100];
 
 	ret = t_ring(&r, 2);
 	if (ret)
 		return ret;
 	memset(chunk, 'x', sizeof(chunk));
-	lfd = t_listener(&port);
-	if (lfd < 0)
-		goto err;
-	cfd = t_connect(port);
-	sfd = accept(lfd, NULL, NULL);
-	if (cfd < 0 || sfd < 0)
+	if (t_pair(&lfd, &cfd, &sfd))
 		goto err;
 	r->ops[0] = (struct un_op){ .user_data = 7, .fd = sfd, .kind = UN_OP_RECV_MULTI };
 	un_ring_run(r, 1, 0, 0, 0);
@@ -43,12 +38,11 @@ int main(void)
 		fprintf(stderr, "re-armed recv got %d\n", cqe.res);
 		goto err;
 	}
-	close(cfd);
-	close(sfd);
-	close(lfd);
+	t_close_pair(lfd, cfd, sfd);
 	un_ring_exit(r);
 	return T_EXIT_PASS;
 err:
+	t_close_pair(lfd, cfd, sfd);
 	un_ring_exit(r);
 	return T_EXIT_FAIL;
 }

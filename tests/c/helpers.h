@@ -97,6 +97,14 @@ static inline int t_pair(int *lfd, int *cfd, int *sfd)
 	return 0;
 }
 
+/* Closes what t_pair made. */
+static inline void t_close_pair(int lfd, int cfd, int sfd)
+{
+	t_close(sfd);
+	t_close(cfd);
+	t_close(lfd);
+}
+
 /* Reads exactly n bytes from fd into buf. Returns 0, or -1 (error, EOF, timeout). */
 static inline int t_read_full(int fd, char *buf, size_t n)
 {

@@ -38,15 +38,14 @@ int main(void)
 {
 	struct un_ring *r;
 	struct un_cqe cqe;
-	int port = 0, lfd, cfd = -1, sfd = -1, ret, small = 4096;
+	int lfd, cfd, sfd, ret, small = 4096;
 	static char sink[1 << 20];
 	long queued;
 
 	ret = t_ring(&r, 8);
 	if (ret)
 		return ret;
-	lfd = t_listener(&port);
-	if (lfd < 0 || (cfd = t_connect(port)) < 0 || (sfd = accept(lfd, NULL, NULL)) < 0)
+	if (t_pair(&lfd, &cfd, &sfd))
 		goto err;
 	setsockopt(sfd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
 	setsockopt(cfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
@@ -96,16 +95,11 @@ int main(void)
 		fprintf(stderr, "cancelled POLLOUT poll: res %d\n", cqe.res);
 		goto err;
 	}
-	close(sfd);
-	close(cfd);
-	close(lfd);
+	t_close_pair(lfd, cfd, sfd);
 	un_ring_exit(r);
 	return T_EXIT_PASS;
 err:
-	if (sfd >= 0)
-		close(sfd);
-	if (cfd >= 0)
-		close(cfd);
+	t_close_pair(lfd, cfd, sfd);
 	un_ring_exit(r);
 	return T_EXIT_FAIL;
 }

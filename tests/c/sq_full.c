@@ -120,8 +120,6 @@ int main(void)
 	ret = wake_kept(r);
 out:
 	un_ring_exit(r);
-	t_close(sfd);
-	t_close(cfd);
-	t_close(lfd);
+	t_close_pair(lfd, cfd, sfd);
 	return ret;
 }
