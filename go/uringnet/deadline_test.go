@@ -110,6 +110,12 @@ func waitParked(t *testing.T, owners []*waitOwner) {
 		}
 		return true
 	})
+	// A waiter sets its parked flag, then schedules its deadline, holding
+	// o.mu until cv.Wait lets it go: once o.mu is ours, it has done both.
+	for _, o := range owners {
+		o.mu.Lock()
+		o.mu.Unlock()
+	}
 }
 
 // Setting a deadline with no waiter parked takes no heap slot; a waiter
