@@ -80,7 +80,7 @@ struct un_ring {
 
 	/* provided-buffer ring, group UN_BGID; single producer: the issuer */
 	struct io_uring_buf_ring *br;
-	unsigned char *bufs;		/* buf_count * buf_size; pages untouched until a buffer is first used */
+	unsigned char *bufs;		/* buf_count * buf_size, mmap'd: page-aligned, pages untouched until a recv writes them */
 	unsigned buf_count, buf_size;
 	unsigned buf_live;		/* bids [0, buf_live) have been added to the pool */
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Description: ring setup and teardown, parameter checks, live-ring count, probe. */
+/* Description: ring setup and teardown, parameter checks, live-ring count, probe,
+ * page-aligned recv buffers. */
 #include "helpers.h"
 
 int main(void)
@@ -19,6 +20,15 @@ int main(void)
 	if (r->buf_count != 16 || r->wake_fd < 0) {
 		fprintf(stderr, "ring fields not set\n");
 		goto err;
+	}
+	/* buffers of whole pages start on a page: a 4 KiB recv touches one page */
+	for (unsigned bid = 0; bid < r->buf_count; bid++) {
+		uintptr_t at = (uintptr_t)un_buf(r, bid);
+
+		if (at % (uintptr_t)sysconf(_SC_PAGESIZE)) {
+			fprintf(stderr, "buffer %u at %#lx is not page-aligned\n", bid, (unsigned long)at);
+			goto err;
+		}
 	}
 	/* an empty pass must not block or fail */
 	ret = un_ring_run(r, 0, 0, 0, 0);
