@@ -91,10 +91,11 @@ int un_ring_run(struct un_ring *r, unsigned nops, unsigned nbids, unsigned wait_
 	io_uring_cq_advance(&r->ring, seen);
 	r->stats.cqes += seen;
 	if (enobufs) {
-		/* The pool ran dry: double it (up to buf_count). The caller sees
+		/* The pool ran dry: a buffer for each recv that found it empty,
+		 * and an eighth more (up to buf_count). The caller sees
 		 * stats.bufs_live grow and re-arms the starved recvs. */
 		r->stats.enobufs += enobufs;
-		un_bufs_grow(r, r->buf_live);
+		un_bufs_grow(r, enobufs + r->buf_live / 8);
 	}
 	if (n == 0 && err)
 		return err;

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// The pool starts small and doubles when a recv finds it empty; data that
+// The pool starts small and grows when recvs find it empty; data that
 // arrived meanwhile is all delivered, in order.
 func TestBufferPoolGrows(t *testing.T) {
 	readsOnRing(t)

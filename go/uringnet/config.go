@@ -19,9 +19,10 @@ type ListenConfig struct {
 
 	// BufferCount is the most provided receive buffers the ring shares
 	// among all its conns. Power of two, 8..32768. Default 4096. The pool
-	// starts with 64 (or BufferCount, if fewer) and doubles whenever a recv
-	// finds it empty, so its memory follows the most data ever waiting to be
-	// read at once, not the number of conns; Stats.Buffers reports it.
+	// starts with 64 (or BufferCount, if fewer) and grows whenever recvs
+	// find it empty, by a buffer for each of them and an eighth more, so its
+	// memory follows the most data ever waiting to be read at once, not the
+	// number of conns; Stats.Buffers reports it.
 	BufferCount uint32
 
 	// BufferSize is the size of each receive buffer in bytes, 512..1 MiB.
