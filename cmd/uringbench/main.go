@@ -7,8 +7,9 @@
 // round trip (utime+stime from /proc, over the measured window), ratios
 // of throughput, CPU and p99 against std (against std+NAME=VALUE for a mode
 // with that environment, when it ran too), io_uring_enter calls per round
-// trip for uring, and the server's context switches per round trip (all
-// threads, from /proc). The runs of the servers at one point are
+// trip for uring, the server's context switches per round trip (all
+// threads, from /proc), and its resident memory at the end of the measured
+// window (VmRSS), with its ratio to std's. The runs of the servers at one point are
 // interleaved. A mode uring+NAME=VALUE runs the uring server with that
 // environment, to compare engine knobs side by side. -http adds net/http
 // "hello world" points (examples/http, keep-alive GETs), -tls the same over
@@ -196,6 +197,7 @@ func main() {
 
 type run struct {
 	rps, p50, p99, p999, cpuPerOp, entersPerOp, switchesPerOp float64
+	rssMiB                                                    float64 // the server's resident memory at the end of the measured window
 }
 
 type point struct {
@@ -261,7 +263,7 @@ func measure(gen loadGen, s server, conns, size, withIdle int, warm, dur time.Du
 			srv.Process.Signal(syscall.SIGUSR1)
 		}
 	}
-	var cpu0, cpu1, sw0, sw1 float64
+	var cpu0, cpu1, sw0, sw1, rss float64
 	var lr loadresult.Result
 	var parseErr error
 	sc := bufio.NewScanner(stdout)
@@ -272,6 +274,7 @@ func measure(gen loadGen, s server, conns, size, withIdle int, warm, dur time.Du
 			counters()
 		case "stop":
 			cpu1, sw1 = procCPU(srv.Process.Pid), procSwitches(srv.Process.Pid)
+			rss = float64(rssKiB(srv.Process.Pid)) / 1024
 			counters()
 		default:
 			if err := json.Unmarshal([]byte(l), &lr); err != nil {
@@ -290,7 +293,7 @@ func measure(gen loadGen, s server, conns, size, withIdle int, warm, dur time.Du
 	}
 	rps := float64(lr.Ops) / lr.Seconds
 	r := run{rps: rps, p50: lr.P50, p99: lr.P99, p999: lr.P999,
-		cpuPerOp: (cpu1 - cpu0) * 1e6 / float64(lr.Ops), switchesPerOp: (sw1 - sw0) / float64(lr.Ops)}
+		cpuPerOp: (cpu1 - cpu0) * 1e6 / float64(lr.Ops), switchesPerOp: (sw1 - sw0) / float64(lr.Ops), rssMiB: rss}
 	srv.Process.Signal(syscall.SIGTERM)
 	var enters []float64 // at start, at stop, at exit
 	for l := range lines {
@@ -363,6 +366,7 @@ func median(rs []run) run {
 		cpuPerOp:      pick(func(r run) float64 { return r.cpuPerOp }),
 		entersPerOp:   pick(func(r run) float64 { return r.entersPerOp }),
 		switchesPerOp: pick(func(r run) float64 { return r.switchesPerOp }),
+		rssMiB:        pick(func(r run) float64 { return r.rssMiB }),
 	}
 }
 
@@ -373,8 +377,8 @@ func printTable(out io.Writer, ps []point) {
 	for _, p := range ps {
 		w = max(w, len(p.mode))
 	}
-	fmt.Fprintf(out, "%-5s %-*s %6s %6s %12s %8s %8s %8s %10s %9s %9s %9s %11s %9s\n",
-		"work", w, "mode", "size", "conns", "round trip/s", "p50 µs", "p99 µs", "p999 µs", "CPU µs/op", "rps/std", "CPU/std", "p99/std", "enters/op", "csw/op")
+	fmt.Fprintf(out, "%-5s %-*s %6s %6s %12s %8s %8s %8s %10s %9s %9s %9s %11s %9s %8s %8s\n",
+		"work", w, "mode", "size", "conns", "round trip/s", "p50 µs", "p99 µs", "p999 µs", "CPU µs/op", "rps/std", "CPU/std", "p99/std", "enters/op", "csw/op", "RSS MiB", "RSS/std")
 	type key struct {
 		work, mode  string
 		size, conns int
@@ -388,7 +392,7 @@ func printTable(out io.Writer, ps []point) {
 		}
 	}
 	for _, p := range ps {
-		ratio, cpuRatio, p99Ratio := "-", "-", "-"
+		ratio, cpuRatio, p99Ratio, rssRatio := "-", "-", "-", "-"
 		base, ok := byKey[key{p.work, baselineMode(p.mode, stdModes), p.size, p.conns}]
 		if ok && base.rps > 0 {
 			ratio = fmt.Sprintf("%.2fx", p.rps/base.rps)
@@ -396,13 +400,17 @@ func printTable(out io.Writer, ps []point) {
 			if base.p99 > 0 {
 				p99Ratio = fmt.Sprintf("%.2fx", p.p99/base.p99)
 			}
+			if base.rssMiB > 0 {
+				rssRatio = fmt.Sprintf("%.2fx", p.rssMiB/base.rssMiB)
+			}
 		}
 		enters := "-"
 		if p.entersPerOp > 0 {
 			enters = fmt.Sprintf("%.2f", p.entersPerOp)
 		}
-		fmt.Fprintf(out, "%-5s %-*s %6d %6d %12.0f %8.0f %8.0f %8.0f %10.2f %9s %9s %9s %11s %9.3f\n",
-			p.work, w, p.mode, p.size, p.conns, p.rps, p.p50, p.p99, p.p999, p.cpuPerOp, ratio, cpuRatio, p99Ratio, enters, p.switchesPerOp)
+		fmt.Fprintf(out, "%-5s %-*s %6d %6d %12.0f %8.0f %8.0f %8.0f %10.2f %9s %9s %9s %11s %9.3f %8.1f %8s\n",
+			p.work, w, p.mode, p.size, p.conns, p.rps, p.p50, p.p99, p.p999, p.cpuPerOp, ratio, cpuRatio, p99Ratio, enters, p.switchesPerOp,
+			p.rssMiB, rssRatio)
 	}
 }
 
