@@ -82,11 +82,19 @@ func BenchmarkEcho64(b *testing.B) {
 }
 
 // Bulk transfer: the server writes 1 MiB chunks, the client discards.
-func BenchmarkBulkWrite(b *testing.B) {
+func BenchmarkBulkWrite(b *testing.B) { benchStream(b, 1<<20) }
+
+// A stream of small Writes (128 bytes each, as a logger or a chatty
+// protocol makes them), the client discarding: the outbox takes them while
+// its sends are in flight.
+func BenchmarkStreamSmallWrites(b *testing.B) { benchStream(b, 128) }
+
+// benchStream has the server write b.N chunks of size bytes to one conn.
+func benchStream(b *testing.B, size int) {
 	for _, mode := range modes {
 		b.Run(mode, func(b *testing.B) {
 			ln := benchListener(b, mode)
-			chunk := make([]byte, 1<<20)
+			chunk := make([]byte, size)
 			done := make(chan struct{})
 			go func() {
 				defer close(done)

@@ -31,6 +31,9 @@ func (c *conn) read(p []byte) (int, error) {
 	idled := false // this Read's direct wait passed the idle limit: wait on the ring
 	for {
 		c.mu.Lock()
+		// A Read between two Writes: the next Write may send(2) itself
+		// again (outbox.go).
+		c.sentDirect = false
 		if len(p) == 0 && !c.closed { // as package net's: no wait, even past the deadline
 			c.mu.Unlock()
 			return 0, nil

@@ -345,3 +345,60 @@ func TestOutboxBeyondSlabBudget(t *testing.T) {
 		t.Fatalf("%d slabs allocated with a budget of 0", slabs)
 	}
 }
+
+// A small Write into an empty outbox takes a 1 KiB chunk; later chunks are
+// at least as large as what is queued before them, so a conn that keeps
+// writing while its sends are in flight gets fewer, larger sends.
+func TestNextChunkClass(t *testing.T) {
+	for _, tc := range []struct{ queued, n, want int }{
+		{0, 64, 1 << 10},
+		{0, 1 << 10, 1 << 10},
+		{0, 1<<10 + 1, 4 << 10},
+		{1 << 10, 64, 1 << 10},
+		{1<<10 + 64, 64, 4 << 10},
+		{6 << 10, 64, 16 << 10},
+		{40 << 10, 100, 64 << 10},
+		{0, 1 << 20, 64 << 10}, // the largest class, filled in turn
+	} {
+		if got := int(chunkSizes[nextChunk(tc.queued, tc.n)]); got != tc.want {
+			t.Errorf("%d bytes after %d queued: a %d-byte chunk, want %d", tc.n, tc.queued, got, tc.want)
+		}
+	}
+}
+
+// Writes with no Read between them are a stream: only the first after a
+// Read may send(2) itself (when the loop sleeps), the rest go through the
+// outbox, where the ring batches them into a few sends. A Read lets the
+// next Write send directly again. Every byte arrives, in order.
+func TestStreamOfWritesUsesOutbox(t *testing.T) {
+	ln := newTestListener(t, &ListenConfig{Rings: 1})
+	s, cl := pair(t, ln)
+	defer s.Close()
+	defer cl.Close()
+	time.Sleep(50 * time.Millisecond) // the loop goes to sleep: a lone Write would send itself
+	before := ln.Stats().SQEs
+	var sent []byte
+	for i := 0; i < 200; i++ {
+		rec := bytes.Repeat([]byte{byte(i)}, 128)
+		if _, err := s.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+		sent = append(sent, rec...)
+	}
+	got := make([]byte, len(sent))
+	cl.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(cl, got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, sent) {
+		t.Fatal("the stream arrived changed")
+	}
+	sends := ln.Stats().SQEs - before
+	if sends == 0 {
+		t.Fatal("200 Writes with no Read between them all sent themselves: none went through the ring")
+	}
+	if sends > 100 {
+		t.Errorf("200 Writes of 128 bytes took %d SQEs: the outbox did not batch them", sends)
+	}
+	t.Logf("200 streamed Writes: %d SQEs", sends)
+}
