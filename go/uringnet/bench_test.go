@@ -81,6 +81,38 @@ func BenchmarkEcho64(b *testing.B) {
 	}
 }
 
+// Echo round trips of 64 bytes over one conn whose client is a goroutine
+// of this process, as in a service's own tests. The conn is the ring's one
+// busy conn: its Reads would wait lone (lone.go), and loneTrial has to find
+// that the netpoller, which runs both ends on one thread, costs less.
+func BenchmarkEchoInProcess1Conn(b *testing.B) {
+	for _, mode := range modes {
+		b.Run(mode, func(b *testing.B) {
+			ln := benchListener(b, mode)
+			go serveEcho(ln)
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			msg := make([]byte, 64)
+			b.SetBytes(64)
+			b.ResetTimer()
+			start, cpu0 := time.Now(), processCPU()
+			for i := 0; i < b.N; i++ {
+				if _, err := c.Write(msg); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.ReadFull(c, msg); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "roundtrips/s")
+			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
+
 // Bulk transfer: the server writes 1 MiB chunks, the client discards.
 func BenchmarkBulkWrite(b *testing.B) { benchStream(b, 1<<20) }
 

@@ -39,6 +39,12 @@ import (
 //     directReader over and over.
 //   - Close and SetReadDeadline end a lone wait at once (kickLone): it
 //     polls an eventfd beside the socket.
+//   - Only while they pay (loneTrial): the lone conn's Reads are timed with
+//     lone waits and in the netpoller in turn, and the faster way is kept
+//     for a while. They lose where the peer is a goroutine of this
+//     process: the netpoller then runs both ends on one thread, where a
+//     lone wait makes every message wake the other thread (1 echo conn,
+//     in-process client: 0.31x package net's round trips with lone waits).
 
 // loneWaiter is the conn whose Read waits in ppoll, if any.
 var loneWaiter atomic.Pointer[conn]
@@ -89,9 +95,97 @@ func loneAllowed() bool {
 
 // loneOK says whether c's next direct Read may wait in the kernel: lone
 // waits are on, c has not given them up (loneOff), its ring sees one busy
-// conn, and there are 2 or more P's. Read side only (rmu held).
+// conn, there are 2 or more P's, and lone waits pay (loneTrial). Read side
+// only (rmu held).
 func (c *conn) loneOK() bool {
-	return c.r.cfg.loneWait > 0 && !c.loneOff && c.r.activity.busy() <= 1 && loneAllowed()
+	return c.r.cfg.loneWait > 0 && !c.loneOff && c.r.activity.busy() <= 1 && loneAllowed() &&
+		loneTrial.lonePays(c, processCPUTime)
+}
+
+// loneTrial measures what the lone conn's Reads cost the process, with
+// lone waits and in the netpoller in turn (trialRounds windows of
+// trialReads Reads each, so that the machine's slower and faster spells
+// fall on both), and keeps the cheaper way for holdReads Reads before it
+// measures again. A window's cost is the process's CPU time from its first
+// Read to the first of the next, so it takes in all the work of the round
+// trips between.
+//
+// Where the peer is a goroutine of this process, the netpoller runs both
+// ends on one thread, and lone waits make every message wake another:
+// 1 echo conn with an in-process client served 0.31x package net's round
+// trips with them. A measurement there put the netpoller's windows at
+// 0.25-0.55x the lone ones' cost (six runs). Where lone waits help (1 echo
+// conn, C client in another process: 1.4-1.5x package net's round trips
+// at 0.7x its CPU per round trip over seconds) the netpoller's windows
+// came out at 0.93-1.22x (one run of ten: 0.65x): a netpoller window right
+// after lone ones is cheap, its cost per Read rising from 29 to 46 us over
+// the next half second. So lone waits stay unless the netpoller's windows
+// cost less than 3/5 of theirs, and a wrong verdict lasts one hold.
+// Wall time was the first measure tried: it swung from 20 to 60 us per
+// Read between windows of the same mode on the 2-core VM.
+//
+// One conn is measured at a time, as there is one lone waiter; another
+// conn's Read starts over with it.
+var loneTrial trial
+
+const (
+	trialReads  = 512
+	trialRounds = 8 // windows per measurement: lone, netpoller, lone, ...
+	holdReads   = 64 * trialRounds * trialReads
+)
+
+// trial is loneTrial's state; mu protects the rest.
+type trial struct {
+	mu      sync.Mutex
+	c       *conn
+	round   int   // window of the measurement under way, 0..trialRounds-1; trialRounds: keeping a verdict
+	keep    bool  // the verdict kept: lone waits pay
+	reads   int   // Reads in this window (or verdict) so far
+	start   int64 // process CPU ns at its first Read
+	lone    int64 // CPU ns the measurement's lone windows took
+	netpoll int64 // and its netpoller windows
+}
+
+// lonePays counts a direct Read of c and says whether it may wait lone.
+// cpu reads the process's CPU time in ns (processCPUTime; a test's fake).
+func (t *trial) lonePays(c *conn, cpu func() int64) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.c != c {
+		t.c, t.round, t.reads, t.lone, t.netpoll = c, 0, 0, 0, 0
+	}
+	if t.reads == 0 {
+		t.start = cpu()
+	}
+	t.reads++
+	switch {
+	case t.round < trialRounds && t.reads > trialReads:
+		now := cpu()
+		if t.round%2 == 0 {
+			t.lone += now - t.start
+		} else {
+			t.netpoll += now - t.start
+		}
+		t.round++
+		if t.round == trialRounds {
+			t.keep = t.netpoll*5 >= t.lone*3
+		}
+		t.reads, t.start = 1, now
+	case t.round == trialRounds && t.reads > holdReads:
+		t.round, t.lone, t.netpoll = 0, 0, 0
+		t.reads, t.start = 1, cpu()
+	}
+	if t.round < trialRounds {
+		return t.round%2 == 0
+	}
+	return t.keep
+}
+
+// processCPUTime is the process's user and system CPU time in ns.
+func processCPUTime() int64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
 // readLone is a direct Read on a conn with no directReader. It reports

@@ -163,3 +163,60 @@ func TestNoLoneWaitAtGOMAXPROCS1(t *testing.T) {
 		t.Fatalf("direct=%v reader=%v at GOMAXPROCS 1: want the netpoller", direct, hasReader)
 	}
 }
+
+// loneTrial times lone waits against the netpoller in alternating windows
+// and keeps lone waits unless the netpoller costs under 3/5 as much; the
+// verdict holds for holdReads Reads, then it measures again. Another conn
+// starts over.
+func TestLoneTrialVerdicts(t *testing.T) {
+	var tr trial
+	var clock int64
+	cpu := func() int64 { return clock }
+	// run makes n Reads of c, each costing lone or poll units of CPU in the
+	// mode the trial picked, and counts the Reads that waited lone.
+	run := func(c *conn, n int, lone, poll int64) (lones int) {
+		for i := 0; i < n; i++ {
+			if tr.lonePays(c, cpu) {
+				lones++
+				clock += lone
+			} else {
+				clock += poll
+			}
+		}
+		return lones
+	}
+	a, b := &conn{}, &conn{}
+	measure := trialRounds * trialReads
+
+	// Measuring: lone and netpoller windows in turn, half the Reads each.
+	if got := run(a, trialReads, 3, 1); got != trialReads {
+		t.Fatalf("first window: %d of %d Reads lone, want all", got, trialReads)
+	}
+	if got := run(a, trialReads, 3, 1); got != 0 {
+		t.Fatalf("second window: %d Reads lone, want none", got)
+	}
+	run(a, measure-2*trialReads, 3, 1)
+	// The netpoller cost a third: it is kept for the hold.
+	if got := run(a, holdReads, 3, 1); got != 0 {
+		t.Fatalf("netpoller 3x cheaper: %d of %d held Reads lone, want none", got, holdReads)
+	}
+	// Then it measures again; now the two cost the same: lone waits stay.
+	if got := run(a, measure, 2, 2); got != measure/2 {
+		t.Fatalf("second measurement: %d of %d Reads lone, want half", got, measure)
+	}
+	if got := run(a, holdReads, 2, 2); got != holdReads {
+		t.Fatalf("equal costs: %d of %d held Reads lone, want all", got, holdReads)
+	}
+	// A netpoller at 2/3 of the cost is not enough (under 3/5 is).
+	run(a, measure, 3, 2)
+	if got := run(a, 100, 3, 2); got != 100 {
+		t.Fatalf("netpoller at 2/3 the cost: %d of 100 Reads lone, want all", got)
+	}
+	// Another conn starts with a measurement of its own.
+	if got := run(b, trialReads, 1, 1); got != trialReads {
+		t.Fatalf("new conn's first window: %d of %d Reads lone, want all", got, trialReads)
+	}
+	if got := run(b, trialReads, 1, 1); got != 0 {
+		t.Fatalf("new conn's second window: %d Reads lone, want none", got)
+	}
+}
