@@ -39,12 +39,13 @@ import (
 //     directReader over and over.
 //   - Close and SetReadDeadline end a lone wait at once (kickLone): it
 //     polls an eventfd beside the socket.
-//   - Only while they pay (loneTrial): the lone conn's Reads are timed with
-//     lone waits and in the netpoller in turn, and the faster way is kept
-//     for a while. They lose where the peer is a goroutine of this
-//     process: the netpoller then runs both ends on one thread, where a
-//     lone wait makes every message wake the other thread (1 echo conn,
-//     in-process client: 0.31x package net's round trips with lone waits).
+//   - Only while they pay (loneTrial): what the lone conn's Reads cost the
+//     process is measured with lone waits and in the netpoller in turn,
+//     and the cheaper way is kept for a while. They lose where the peer is
+//     a goroutine of this process: the netpoller then runs both ends on
+//     one thread, where a lone wait makes every message wake the other
+//     thread (1 echo conn, in-process client: 0.31x package net's round
+//     trips with lone waits).
 
 // loneWaiter is the conn whose Read waits in ppoll, if any.
 var loneWaiter atomic.Pointer[conn]

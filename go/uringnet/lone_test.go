@@ -164,7 +164,7 @@ func TestNoLoneWaitAtGOMAXPROCS1(t *testing.T) {
 	}
 }
 
-// loneTrial times lone waits against the netpoller in alternating windows
+// loneTrial measures lone waits against the netpoller in alternating windows
 // and keeps lone waits unless the netpoller costs under 3/5 as much; the
 // verdict holds for holdReads Reads, then it measures again. Another conn
 // starts over.
