@@ -72,9 +72,7 @@ func buildGRPCBench(dir string) (grpcLoad, error) {
 	if err != nil {
 		return grpcLoad{}, err
 	}
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/grpcbench")
-	cmd.Dir = filepath.Join("tests", "grpc")
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if out, err := goBuild(filepath.Join("tests", "grpc"), bin, "./cmd/grpcbench"); err != nil {
 		return grpcLoad{}, fmt.Errorf("build tests/grpc/cmd/grpcbench (run from the repository root): %v\n%s", err, out)
 	}
 	return grpcLoad{bin}, nil

@@ -80,7 +80,7 @@ func main() {
 	httpBin := filepath.Join(tmp, "http")
 	tlsBin := filepath.Join(tmp, "tls")
 	for bin, pkg := range map[string]string{echo: "./examples/echo", httpBin: "./examples/http", tlsBin: "./examples/tls"} {
-		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+		if out, err := goBuild("", bin, pkg); err != nil {
 			log.Fatalf("build %s (run from the repository root): %v\n%s", pkg, err, out)
 		}
 	}
