@@ -64,7 +64,7 @@ type conn struct {
 	flushTimer *time.Timer   // bounds Close's flush of queued bytes
 	dr         *directReader // direct mode's netpoller registration, from the first direct Read
 
-	// The flags below, readWin, unix, sentDirect, linger and wclosed sit together, and
+	// The flags below, readWin, unix, directSends, linger and wclosed sit together, and
 	// the int32s beside each other, so that they fill whole words: conn
 	// stays within the 384-byte size class (TestConnSize).
 	recvPaused     bool        // rq hit its cap; Read re-arms recv when it drains
@@ -81,7 +81,7 @@ type conn struct {
 	loneOff        bool        // no lone waits until the conn goes back to the ring; under rmu (lone.go)
 	readWin        uint16      // the last activity window a Read counted c in; under rmu (direct.go)
 	unix           bool        // set once: a unix socket, else TCP
-	sentDirect     bool        // a Write since the last Read tried send(2) itself: the next ones use the outbox (outbox.go)
+	directSends    uint8       // Writes since the last Read that tried send(2) themselves (outbox.go: maxDirectSends)
 	linger         atomic.Bool // SetLinger set a positive linger: close(2) may block
 	// wclosed: CloseWrite was called. Atomic, so that Write checks it
 	// without taking mu.

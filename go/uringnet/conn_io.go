@@ -33,7 +33,7 @@ func (c *conn) read(p []byte) (int, error) {
 		c.mu.Lock()
 		// A Read between two Writes: the next Write may send(2) itself
 		// again (outbox.go).
-		c.sentDirect = false
+		c.directSends = 0
 		if len(p) == 0 && !c.closed { // as package net's: no wait, even past the deadline
 			c.mu.Unlock()
 			return 0, nil

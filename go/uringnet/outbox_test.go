@@ -366,10 +366,10 @@ func TestNextChunkClass(t *testing.T) {
 	}
 }
 
-// Writes with no Read between them are a stream: only the first after a
-// Read may send(2) itself (when the loop sleeps), the rest go through the
-// outbox, where the ring batches them into a few sends. A Read lets the
-// next Write send directly again. Every byte arrives, in order.
+// Writes with no Read between them are a stream: only the first
+// maxDirectSends after a Read may send(2) themselves (when the loop
+// sleeps), the rest go through the outbox, where the ring batches them into
+// a few sends. Every byte arrives, in order.
 func TestStreamOfWritesUsesOutbox(t *testing.T) {
 	ln := newTestListener(t, &ListenConfig{Rings: 1})
 	s, cl := pair(t, ln)
