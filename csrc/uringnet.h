@@ -59,8 +59,9 @@ struct un_params {
 	unsigned buf_count;	/* most provided recv buffers; power of two <= 32768 */
 	unsigned buf_size;	/* bytes per recv buffer */
 	unsigned batch;		/* capacity of ops[] and cqes[] */
-	unsigned buf_initial;	/* buffers in the pool at first (0: buf_count); the pool
-				 * doubles, up to buf_count, when a recv finds it empty */
+	unsigned buf_initial;	/* buffers in the pool at first (0: buf_count); a run that
+				 * reaps recvs that found it empty adds a buffer for each
+				 * and an eighth more, up to buf_count */
 };
 
 struct un_stats {
