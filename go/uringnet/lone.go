@@ -138,13 +138,13 @@ const (
 // trial is loneTrial's state; mu protects the rest.
 type trial struct {
 	mu      sync.Mutex
-	c       *conn
-	round   int   // window of the measurement under way, 0..trialRounds-1; trialRounds: keeping a verdict
-	keep    bool  // the verdict kept: lone waits pay
-	reads   int   // Reads in this window (or verdict) so far
-	start   int64 // process CPU ns at its first Read
-	lone    int64 // CPU ns the measurement's lone windows took
-	netpoll int64 // and its netpoller windows
+	c       uintptr // the conn measured, by address: held as a pointer, a closed conn would keep its ring's memory
+	round   int     // window of the measurement under way, 0..trialRounds-1; trialRounds: keeping a verdict
+	keep    bool    // the verdict kept: lone waits pay
+	reads   int     // Reads in this window (or verdict) so far
+	start   int64   // process CPU ns at its first Read
+	lone    int64   // CPU ns the measurement's lone windows took
+	netpoll int64   // and its netpoller windows
 }
 
 // lonePays counts a direct Read of c and says whether it may wait lone.
@@ -152,8 +152,8 @@ type trial struct {
 func (t *trial) lonePays(c *conn, cpu func() int64) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.c != c {
-		t.c, t.round, t.reads, t.lone, t.netpoll = c, 0, 0, 0, 0
+	if id := uintptr(unsafe.Pointer(c)); t.c != id {
+		t.c, t.round, t.reads, t.lone, t.netpoll = id, 0, 0, 0, 0
 	}
 	if t.reads == 0 {
 		t.start = cpu()
