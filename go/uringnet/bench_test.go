@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -36,11 +35,7 @@ var modes = []string{"uring", "std"}
 // processCPU is this process's user and system CPU time so far: client and
 // server together, since both run here. The client is the same code in
 // every mode, so the difference between modes is the server's.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+func processCPU() time.Duration { return time.Duration(processCPUTime()) }
 
 // reportCPUPerByte reports the process's CPU nanoseconds per byte moved
 // since cpu0 (a processCPU reading).
