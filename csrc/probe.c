@@ -55,7 +55,8 @@ int un_probe(char *why, unsigned why_len)
 
 int un_describe(struct un_info *info)
 {
-	struct un_params p = { .sq_entries = 4, .buf_count = 4, .buf_size = 64, .batch = 4 };
+	struct un_params p = { .sq_entries = 4, .buf_count = 4, .buf_size = 64, .batch = 4,
+			       .buf_incremental = 1 };
 	struct io_uring_probe *probe;
 	struct un_ring *r;
 	int ret;
@@ -66,6 +67,7 @@ int un_describe(struct un_info *info)
 		return ret;
 	info->setup_flags = r->setup_flags;
 	info->features = r->ring.features;
+	info->buf_inc = (unsigned char)r->buf_inc;
 	probe = io_uring_get_probe_ring(&r->ring);
 	if (probe) {
 		info->probed = 1;

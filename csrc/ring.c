@@ -76,7 +76,7 @@ int un_ring_init(struct un_ring **out, const struct un_params *p)
 	ret = ring_setup(r, p->sq_entries);
 	if (ret)
 		goto err_free;
-	ret = un_bufs_setup(r, p->buf_count, p->buf_size, p->buf_initial);
+	ret = un_bufs_setup(r, p->buf_count, p->buf_size, p->buf_initial, p->buf_incremental);
 	if (ret)
 		goto err_ring;
 	r->wake_fd = eventfd(0, EFD_CLOEXEC);

@@ -62,6 +62,7 @@ struct un_params {
 	unsigned buf_initial;	/* buffers in the pool at first (0: buf_count); a run that
 				 * reaps recvs that found it empty adds a buffer for each
 				 * and an eighth more, up to buf_count */
+	unsigned buf_incremental; /* nonzero: ask for incremental consumption (below) */
 };
 
 struct un_stats {
@@ -84,6 +85,7 @@ struct un_ring {
 	unsigned char *bufs;		/* buf_count * buf_size, mmap'd: page-aligned, pages untouched until a recv writes them */
 	unsigned buf_count, buf_size;
 	unsigned buf_live;		/* bids [0, buf_live) have been added to the pool */
+	unsigned buf_inc;		/* the pool is consumed incrementally (below) */
 
 	/* the wake eventfd (blocking, so io_uring polls it): any thread writes it; a READ op keeps it armed */
 	int wake_fd;
@@ -101,6 +103,21 @@ struct un_ring {
 };
 
 #define UN_BGID 0
+
+/*
+ * Incremental consumption (Linux 6.12+; the flag's names are missing from
+ * older headers): a recv takes only the bytes it needs from the buffer at
+ * the pool's head, and the next recv, of any socket, goes on where it left
+ * off. Each CQE still names its buffer; its bytes start where the previous
+ * CQE naming that buffer ended (CQEs are posted in the order the kernel
+ * consumed the buffer), and UN_CQE_F_BUF_MORE says the kernel will put more
+ * into it. Without the flag the buffer is finished. Small messages then
+ * share pages instead of taking one each. A kernel without it refuses the
+ * flag; the pool is then consumed a whole buffer per recv, as before, and
+ * no CQE has UN_CQE_F_BUF_MORE.
+ */
+#define UN_PBUF_RING_INC 2		/* IOU_PBUF_RING_INC; asked for on Linux 6.16+ only (bufring.c) */
+#define UN_CQE_F_BUF_MORE (1U << 4)	/* IORING_CQE_F_BUF_MORE */
 #define UN_WAKE_USER_DATA UINT64_MAX
 
 /* Library interface */
@@ -147,13 +164,16 @@ struct un_info {
 	unsigned setup_flags;		/* IORING_SETUP_* the engine's ring got */
 	unsigned features;		/* IORING_FEAT_* */
 	unsigned char probed;		/* the kernel answered the opcode probe */
+	unsigned char buf_inc;		/* pools are consumed incrementally (UN_PBUF_RING_INC) */
 	unsigned char ops[64];		/* ops[IORING_OP_x] != 0: supported */
 };
 /* Fills *info from a throwaway ring. Returns 0 or -errno. */
 int un_describe(struct un_info *info);
 
 /* buffer ring (bufring.c) */
-int un_bufs_setup(struct un_ring *r, unsigned count, unsigned size, unsigned initial);
+/* incremental: ask for it; r->buf_inc says whether the kernel agreed. */
+int un_bufs_setup(struct un_ring *r, unsigned count, unsigned size, unsigned initial,
+		  unsigned incremental);
 /* Adds up to n never-used buffers to the pool. Returns how many. Issuer thread only. */
 unsigned un_bufs_grow(struct un_ring *r, unsigned n);
 void un_bufs_free(struct un_ring *r);

@@ -91,6 +91,7 @@ type settings struct {
 	bufCount    uint32 // the most buffers the pool grows to
 	bufInitial  uint32 // buffers in the pool at first
 	bufSize     uint32
+	bufInc      bool // ask for a pool consumed incrementally (Linux 6.12+; conn.go: onRecv)
 	rings       int
 	connBufs    int           // recv buffers one conn may hold before its recv pauses
 	writeBuf    int           // bytes a conn's outbox may hold; 0: no outbox
@@ -117,6 +118,7 @@ func (lc *ListenConfig) settings() (settings, error) {
 		bufCount:    4096,
 		bufSize:     8 << 10,
 		keepAlive:   lc.KeepAlive,
+		bufInc:      os.Getenv("URINGNET_BUF_INC") != "0",
 		// Engine tuning; the environment overrides exist for benchmarks.
 		spins:       envInt("URINGNET_SPINS", 0),
 		yieldWoken:  envInt("URINGNET_YIELD", 2),
@@ -172,6 +174,8 @@ func (lc *ListenConfig) settings() (settings, error) {
 		}
 		s.bufSize = lc.BufferSize
 	}
+	// A piece's offset in its buffer is 16 bits (rbuf).
+	s.bufInc = s.bufInc && s.bufSize <= 1<<16
 	s.bufInitial = min(64, s.bufCount)
 	// A conn may hold an eighth of the pool, at least 2 and at most 64
 	// buffers, before its recv pauses: one slow reader cannot starve the rest.

@@ -111,9 +111,12 @@ func (c *conn) network() string {
 	return "tcp"
 }
 
-// rbuf is a recv buffer the kernel filled and Read has not fully consumed.
+// rbuf is what one recv put in a buffer of the pool, not yet fully read:
+// n bytes from off. In a pool consumed whole (off 0) it is the buffer; in an
+// incremental one, one of the pieces the buffer holds (ring.go: bufRefs).
 type rbuf struct {
 	bid uint16
+	off uint16
 	n   uint32
 }
 
@@ -197,8 +200,9 @@ func (c *conn) onRecv(r *ring, res int32, flags uint32) {
 	}
 	switch {
 	case res > 0:
+		b := r.takePiece(uint16(flags>>shim.CQEBufShift), uint32(res), flags)
 		c.mu.Lock()
-		c.rq = append(c.rq, rbuf{bid: uint16(flags >> shim.CQEBufShift), n: uint32(res)})
+		c.rq = append(c.rq, b)
 		full := len(c.rq)-int(c.rhead) >= r.cfg.connBufs
 		if full {
 			c.recvPaused = true

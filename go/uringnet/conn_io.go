@@ -100,7 +100,7 @@ func (c *conn) consume(p []byte, done []uint16) (int, []uint16) {
 	n := 0
 	for n < len(p) && int(c.rhead) < len(c.rq) {
 		b := &c.rq[c.rhead]
-		k := copy(p[n:], c.r.sr.Buffer(b.bid, int(b.n))[c.roff:])
+		k := copy(p[n:], c.r.sr.Buffer(b.bid, int(b.off), int(b.n))[c.roff:])
 		n += k
 		c.roff += int32(k)
 		if c.roff == int32(b.n) {

@@ -16,7 +16,7 @@ type Report struct {
 	Disabled   string          // kernel.io_uring_disabled, or "" if unreadable
 	Err        error           // Available(): nil when Listen uses io_uring
 	SetupFlags []string        // ring setup flags the engine gets
-	Features   []string        // IORING_FEAT_* of interest
+	Features   []string        // IORING_FEAT_* of interest, and INCREMENTAL_BUFFERS: recv buffers shared by small messages (Linux 6.16+)
 	Ops        map[string]bool // opcodes the engine uses: supported or not
 	GOMAXPROCS int             // as now
 	CPUs       int             // CPUs the process may use: affinity, capped by the cgroup's CPU limit
@@ -60,6 +60,9 @@ func Diagnose() Report {
 		if info.Features&bit != 0 {
 			rep.Features = append(rep.Features, name)
 		}
+	}
+	if info.BufInc {
+		rep.Features = append(rep.Features, "INCREMENTAL_BUFFERS")
 	}
 	sort.Strings(rep.SetupFlags)
 	sort.Strings(rep.Features)

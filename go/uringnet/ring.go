@@ -32,7 +32,7 @@ type ring struct {
 
 	qmu         sync.Mutex // protects reqs, bids and dead
 	reqs        []request  // work handed over by other goroutines
-	bids        []uint16   // recv buffers consumed by Read, to give back
+	bids        []uint16   // recv buffers (pieces, in an incremental pool) Read has finished, to give back
 	dead        bool       // the loop has exited; submit refuses
 	sleeping    atomic.Bool
 	starving    atomic.Bool  // some conn waits for buffers: returning them wakes the loop
@@ -41,18 +41,25 @@ type ring struct {
 	lastPass    atomic.Int64 // when the loop last finished a pass (sinceBase): shouldYield
 
 	// Owned by the loop goroutine.
-	sr       *shim.Ring
-	slots    []endpoint // user_data slot -> endpoint; slot 0 unused
-	free     []uint32
-	live     int       // registered endpoints
-	holds    int       // owners keeping an idle ring alive (a listener's extra rings)
-	pending  []shim.Op // ops prepared by the loop, not yet copied into sr.Ops
-	ownBids  []uint16  // buffers the loop itself gives back (torn-down conns)
-	starved  []*conn   // conns whose multishot recv ended with -ENOBUFS
-	bufsLive uint64    // pool size at the last poolGrew
-	woken    int       // waiters woken in this pass (readyWaiter)
-	sleeps   uint32    // yield decisions so far: procs is re-read every 256
-	procs    int       // GOMAXPROCS as last read (shouldYield)
+	sr      *shim.Ring
+	slots   []endpoint // user_data slot -> endpoint; slot 0 unused
+	free    []uint32
+	live    int       // registered endpoints
+	holds   int       // owners keeping an idle ring alive (a listener's extra rings)
+	pending []shim.Op // ops prepared by the loop, not yet copied into sr.Ops
+	ownBids []uint16  // buffers the loop itself gives back (torn-down conns)
+	pieces  []uint16  // r.bids as taken in this pass (r.bids gets the other slice)
+	// An incremental pool (sr.BufIncremental) only, indexed by buffer id:
+	// where the next recv's bytes start in the buffer (0 once the kernel
+	// has finished it, CQE without BUF_MORE), and how many of its pieces
+	// conns hold. A buffer goes back to the pool when both are 0.
+	bufNext  []uint16
+	bufHeld  []uint32
+	starved  []*conn // conns whose multishot recv ended with -ENOBUFS
+	bufsLive uint64  // pool size at the last poolGrew
+	woken    int     // waiters woken in this pass (readyWaiter)
+	sleeps   uint32  // yield decisions so far: procs is re-read every 256
+	procs    int     // GOMAXPROCS as last read (shouldYield)
 
 	statsMu   sync.Mutex // protects stats and endpoints
 	stats     shim.Stats // copied from sr after each run
@@ -216,12 +223,18 @@ func (r *ring) loop(first request, ready chan<- error) {
 		BufInitial: r.cfg.bufInitial,
 		BufSize:    r.cfg.bufSize,
 		Batch:      r.cfg.ringEntries,
+
+		BufIncremental: r.cfg.bufInc,
 	})
 	if err != nil {
 		ready <- err
 		return
 	}
 	r.sr = sr
+	if sr.BufIncremental {
+		r.bufNext = make([]uint16, r.cfg.bufCount)
+		r.bufHeld = make([]uint32, r.cfg.bufCount)
+	}
 	r.wakeFD = sr.WakeFD
 	r.apply(&first)
 	r.stats = sr.Stats() // readable from the start, not after the first pass
@@ -241,8 +254,7 @@ func (r *ring) loop(first request, ready chan<- error) {
 		}
 		r.qmu.Lock()
 		reqs, r.reqs = r.reqs, reqs[:0]
-		nb := copy(sr.Bids, r.bids)
-		r.bids = r.bids[:0]
+		r.pieces, r.bids = r.bids, r.pieces[:0]
 		// Requests keep the loop awake, but for the sends of the goroutines
 		// it has just let run: those go out in the Run that sleeps. Sends
 		// with no goroutine woken (conns that read directly) do not: their
@@ -257,7 +269,7 @@ func (r *ring) loop(first request, ready chan<- error) {
 		}
 		r.qmu.Unlock()
 
-		nb += copy(sr.Bids[nb:], r.ownBids)
+		nb := r.freeBuffers(sr.Bids, r.pieces, r.ownBids)
 		r.ownBids = r.ownBids[:0]
 		if nb > 0 && len(r.starved) > 0 {
 			r.rearmStarved()
@@ -500,8 +512,9 @@ func (r *ring) directLoad(switching bool) bool {
 	return r.activity.busy() <= limit
 }
 
-// returnBufs gives consumed recv buffers back; the loop re-adds them to the
-// buffer ring on its next pass.
+// returnBufs gives consumed recv buffers (pieces, in an incremental pool)
+// back; the loop re-adds the buffers to the buffer ring on its next pass
+// (freeBuffers).
 func (r *ring) returnBufs(bids []uint16) {
 	r.qmu.Lock()
 	if r.dead {
@@ -514,6 +527,45 @@ func (r *ring) returnBufs(bids []uint16) {
 	if wake {
 		r.wake()
 	}
+}
+
+// takePiece records a recv's n bytes in buffer bid, as its CQE's flags
+// describe them, and returns them for the conn's queue. Loop only.
+func (r *ring) takePiece(bid uint16, n uint32, flags uint32) rbuf {
+	if r.bufNext == nil { // the pool is consumed a whole buffer per recv
+		return rbuf{bid: bid, n: n}
+	}
+	b := rbuf{bid: bid, off: r.bufNext[bid], n: n}
+	r.bufHeld[bid]++
+	if flags&shim.CQEFBufMore != 0 {
+		r.bufNext[bid] += uint16(n) // < the buffer's size: the kernel has room left
+	} else {
+		r.bufNext[bid] = 0
+	}
+	return b
+}
+
+// freeBuffers puts into dst the ids of the buffers to give back to the
+// pool, from the pieces conns have finished (read, or dropped at teardown),
+// and returns how many. In a whole-buffer pool every piece is a buffer; in
+// an incremental one a buffer goes back once no conn holds a piece of it
+// and the kernel has finished it. Loop only.
+func (r *ring) freeBuffers(dst []uint16, lists ...[]uint16) int {
+	n := 0
+	for _, l := range lists {
+		if r.bufNext == nil {
+			n += copy(dst[n:], l)
+			continue
+		}
+		for _, bid := range l {
+			r.bufHeld[bid]--
+			if r.bufHeld[bid] == 0 && r.bufNext[bid] == 0 {
+				dst[n] = bid
+				n++
+			}
+		}
+	}
+	return n
 }
 
 func (r *ring) wake() {

@@ -37,6 +37,7 @@ const (
 const (
 	CQEFMore     = C.IORING_CQE_F_MORE
 	CQEFBuffer   = C.IORING_CQE_F_BUFFER
+	CQEFBufMore  = C.UN_CQE_F_BUF_MORE // incremental pools: the kernel goes on filling the buffer
 	CQEBufShift  = C.IORING_CQE_BUFFER_SHIFT
 	SetupDeferTR = C.IORING_SETUP_DEFER_TASKRUN
 )
@@ -74,6 +75,9 @@ type Params struct {
 	BufInitial uint32 // buffers in the pool at first
 	BufSize    uint32
 	Batch      uint32
+	// BufIncremental asks for a pool consumed incrementally (csrc/uringnet.h);
+	// Ring.BufIncremental says whether the kernel agreed.
+	BufIncremental bool
 }
 
 // Stats mirrors struct un_stats.
@@ -93,6 +97,9 @@ type Ring struct {
 	bufSize int
 	WakeFD  int
 	Flags   uint32 // IORING_SETUP_* flags in effect
+	// BufIncremental: recvs take only what they need from the pool's head
+	// buffer, so one buffer holds the bytes of several CQEs, back to back.
+	BufIncremental bool
 }
 
 // NewRing creates a ring on the calling thread.
@@ -103,6 +110,9 @@ func NewRing(p Params) (*Ring, error) {
 		buf_initial: C.uint(p.BufInitial),
 		buf_size:    C.uint(p.BufSize),
 		batch:       C.uint(p.Batch),
+	}
+	if p.BufIncremental {
+		cp.buf_incremental = 1
 	}
 	var cr *C.struct_un_ring
 	// &cp and &cr are Go pointers used only for the duration of the call.
@@ -118,6 +128,8 @@ func NewRing(p Params) (*Ring, error) {
 		bufSize: int(p.BufSize),
 		WakeFD:  int(C.un_ring_wake_fd(cr)),
 		Flags:   uint32(cr.setup_flags),
+
+		BufIncremental: cr.buf_inc != 0,
 	}
 	return r, nil
 }
@@ -139,10 +151,10 @@ func (r *Ring) Run(nops, nbids, waitNr int, batchUsec int) (int, error) {
 // stayed full; Run moved them to the front of Ops, to be passed again.
 func (r *Ring) OpsLeft() int { return int(r.p.ops_left) }
 
-// Buffer returns the first n bytes of recv buffer bid. The memory is C memory;
-// the slice is valid until the buffer is given back through Bids.
-func (r *Ring) Buffer(bid uint16, n int) []byte {
-	return unsafe.Slice((*byte)(unsafe.Add(r.bufs, int(bid)*r.bufSize)), n)
+// Buffer returns n bytes of recv buffer bid from off. The memory is C
+// memory; the slice is valid until the buffer is given back through Bids.
+func (r *Ring) Buffer(bid uint16, off, n int) []byte {
+	return unsafe.Slice((*byte)(unsafe.Add(r.bufs, int(bid)*r.bufSize+off)), n)
 }
 
 // Stats returns the ring's counters. Issuer thread only.
@@ -188,6 +200,7 @@ func LiveRings() int { return int(C.un_live_rings()) }
 type Info struct {
 	SetupFlags uint32
 	Features   uint32
+	BufInc     bool     // recv pools are consumed incrementally (Params.BufIncremental)
 	Ops        [64]bool // indexed by IORING_OP_* number
 }
 
@@ -215,7 +228,7 @@ func Describe() (Info, error) {
 	if ret := C.un_describe(&ci); ret < 0 {
 		return Info{}, syscall.Errno(-ret)
 	}
-	info := Info{SetupFlags: uint32(ci.setup_flags), Features: uint32(ci.features)}
+	info := Info{SetupFlags: uint32(ci.setup_flags), Features: uint32(ci.features), BufInc: ci.buf_inc != 0}
 	for i := range info.Ops {
 		info.Ops[i] = ci.ops[i] != 0
 	}
