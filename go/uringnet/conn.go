@@ -113,7 +113,7 @@ func (c *conn) network() string {
 
 // rbuf is what one recv put in a buffer of the pool, not yet fully read:
 // n bytes from off. In a pool consumed whole (off 0) it is the buffer; in an
-// incremental one, one of the pieces the buffer holds (ring.go: bufRefs).
+// incremental one, one of the pieces the buffer holds (ring.go: bufHeld).
 type rbuf struct {
 	bid uint16
 	off uint16
