@@ -93,7 +93,7 @@ type settings struct {
 	bufSize     uint32
 	bufInc      bool // ask for a pool consumed incrementally (Linux 6.12+; conn.go: onRecv)
 	rings       int
-	connBufs    int           // recv buffers one conn may hold before its recv pauses
+	connBufs    int           // recv buffers (pieces, in an incremental pool) one conn may hold before its recv pauses
 	writeBuf    int           // bytes a conn's outbox may hold; 0: no outbox
 	spins       int           // empty loop passes before the loop sleeps in the kernel
 	yieldWoken  int           // the loop yields its P before sleeping after a pass that woke this many waiters; 0: never (ring.go: yieldP)
