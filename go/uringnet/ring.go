@@ -464,8 +464,14 @@ func (r *ring) dispatch(n int) {
 		slot := uint32(cqe.UserData >> 8)
 		if slot == 0 || int(slot) >= len(r.slots) || r.slots[slot] == nil {
 			// Cannot happen: slots are freed only after their last CQE.
-			// Counted so that tests can prove it.
+			// Counted so that tests can prove it. A buffer it names goes
+			// back, through takePiece: in an incremental pool the next
+			// CQE naming the buffer starts where this one ended.
 			r.extra.stray.Add(1)
+			if cqe.Flags&shim.CQEFBuffer != 0 && cqe.Res > 0 {
+				b := r.takePiece(uint16(cqe.Flags>>shim.CQEBufShift), uint32(cqe.Res), cqe.Flags)
+				r.ownBids = append(r.ownBids, b.bid)
+			}
 			continue
 		}
 		r.slots[slot].complete(r, opKind(cqe.UserData), cqe.Res, cqe.Flags)
