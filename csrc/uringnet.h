@@ -61,7 +61,8 @@ struct un_params {
 	unsigned batch;		/* capacity of ops[] and cqes[] */
 	unsigned buf_initial;	/* buffers in the pool at first (0: buf_count); a run that
 				 * reaps recvs that found it empty adds a buffer for each
-				 * and an eighth more, up to buf_count */
+				 * (for every two in an incremental pool) and an eighth
+				 * more, up to buf_count */
 	unsigned buf_incremental; /* nonzero: ask for incremental consumption (below) */
 };
 
