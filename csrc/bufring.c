@@ -20,6 +20,7 @@
  * where it grew to 1,110-1,120).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
@@ -45,6 +46,21 @@ static int inc_order_kept(void)
 	if (uname(&u) || sscanf(u.release, "%u.%u", &major, &minor) != 2)
 		return 0;
 	return major > 6 || (major == 6 && minor >= 16);
+}
+
+/*
+ * The registration's flags are the 16 bits after bgid: liburing 2.3's
+ * header calls them pad, later ones flags. Written by offset, so that the
+ * shim builds against either.
+ */
+_Static_assert(offsetof(struct io_uring_buf_reg, resv) ==
+		       offsetof(struct io_uring_buf_reg, bgid) + 2 * sizeof(uint16_t),
+	       "the registration's flags are the 16 bits after bgid");
+
+static void set_reg_flags(struct io_uring_buf_reg *reg, uint16_t flags)
+{
+	memcpy((char *)reg + offsetof(struct io_uring_buf_reg, bgid) + sizeof(reg->bgid), &flags,
+	       sizeof(flags));
 }
 
 int un_bufs_setup(struct un_ring *r, unsigned count, unsigned size, unsigned initial,
@@ -81,11 +97,12 @@ int un_bufs_setup(struct un_ring *r, unsigned count, unsigned size, unsigned ini
 	reg.bgid = UN_BGID;
 	r->buf_inc = 0;
 	if (incremental && inc_order_kept()) {
-		reg.pad = UN_PBUF_RING_INC; /* the flags field, named pad in older headers */
-		ret = io_uring_register_buf_ring(&r->ring, &reg, 0);
+		struct io_uring_buf_reg inc = reg;
+
+		set_reg_flags(&inc, UN_PBUF_RING_INC);
+		ret = io_uring_register_buf_ring(&r->ring, &inc, 0);
 		if (ret == 0)
 			r->buf_inc = 1;
-		reg.pad = 0;
 	}
 	if (!r->buf_inc)
 		ret = io_uring_register_buf_ring(&r->ring, &reg, 0);
