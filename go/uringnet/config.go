@@ -91,7 +91,7 @@ type settings struct {
 	bufCount    uint32 // the most buffers the pool grows to
 	bufInitial  uint32 // buffers in the pool at first
 	bufSize     uint32
-	bufInc      bool // ask for a pool consumed incrementally (Linux 6.12+; conn.go: onRecv)
+	bufInc      bool // ask for a pool consumed incrementally (granted on Linux 6.16+: csrc/bufring.c; ring.go: takePiece)
 	rings       int
 	connBufs    int           // recv buffers (pieces, in an incremental pool) one conn may hold before its recv pauses
 	writeBuf    int           // bytes a conn's outbox may hold; 0: no outbox
@@ -118,8 +118,8 @@ func (lc *ListenConfig) settings() (settings, error) {
 		bufCount:    4096,
 		bufSize:     8 << 10,
 		keepAlive:   lc.KeepAlive,
-		bufInc:      os.Getenv("URINGNET_BUF_INC") != "0",
 		// Engine tuning; the environment overrides exist for benchmarks.
+		bufInc:      os.Getenv("URINGNET_BUF_INC") != "0",
 		spins:       envInt("URINGNET_SPINS", 0),
 		yieldWoken:  envInt("URINGNET_YIELD", 2),
 		directWrite: os.Getenv("URINGNET_DIRECTWRITE") != "0",

@@ -200,7 +200,7 @@ func (c *conn) onRecv(r *ring, res int32, flags uint32) {
 	}
 	switch {
 	case res > 0:
-		b := r.takePiece(uint16(flags>>shim.CQEBufShift), uint32(res), flags)
+		b := r.takePiece(uint32(res), flags)
 		c.mu.Lock()
 		c.rq = append(c.rq, b)
 		full := len(c.rq)-int(c.rhead) >= r.cfg.connBufs

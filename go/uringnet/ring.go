@@ -469,8 +469,7 @@ func (r *ring) dispatch(n int) {
 			// CQE naming the buffer starts where this one ended.
 			r.extra.stray.Add(1)
 			if cqe.Flags&shim.CQEFBuffer != 0 && cqe.Res > 0 {
-				b := r.takePiece(uint16(cqe.Flags>>shim.CQEBufShift), uint32(cqe.Res), cqe.Flags)
-				r.ownBids = append(r.ownBids, b.bid)
+				r.ownBids = append(r.ownBids, r.takePiece(uint32(cqe.Res), cqe.Flags).bid)
 			}
 			continue
 		}
@@ -535,9 +534,11 @@ func (r *ring) returnBufs(bids []uint16) {
 	}
 }
 
-// takePiece records a recv's n bytes in buffer bid, as its CQE's flags
-// describe them, and returns them for the conn's queue. Loop only.
-func (r *ring) takePiece(bid uint16, n uint32, flags uint32) rbuf {
+// takePiece records a recv's n bytes in the buffer its CQE's flags name,
+// as the flags describe them, and returns them for the conn's queue. Loop
+// only.
+func (r *ring) takePiece(n uint32, flags uint32) rbuf {
+	bid := uint16(flags >> shim.CQEBufShift)
 	if r.bufNext == nil { // the pool is consumed a whole buffer per recv
 		return rbuf{bid: bid, n: n}
 	}
