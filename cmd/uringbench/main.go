@@ -198,6 +198,10 @@ func main() {
 type run struct {
 	rps, p50, p99, p999, cpuPerOp, entersPerOp, switchesPerOp float64
 	rssMiB                                                    float64 // the server's resident memory at the end of the measured window
+	// Where the rest of the machine's time went, per round trip: the load
+	// generator's CPU, and the time every core sat idle (/proc/stat). With
+	// idle near 0 the round trips are bound by server + load CPU per op.
+	loadPerOp, idlePerOp float64
 }
 
 type point struct {
@@ -263,7 +267,7 @@ func measure(gen loadGen, s server, conns, size, withIdle int, warm, dur time.Du
 			srv.Process.Signal(syscall.SIGUSR1)
 		}
 	}
-	var cpu0, cpu1, sw0, sw1, rss float64
+	var cpu0, cpu1, sw0, sw1, load0, load1, idle0, idle1, rss float64
 	var lr loadresult.Result
 	var parseErr error
 	sc := bufio.NewScanner(stdout)
@@ -271,9 +275,11 @@ func measure(gen loadGen, s server, conns, size, withIdle int, warm, dur time.Du
 		switch l := sc.Text(); l {
 		case "start":
 			cpu0, sw0 = procCPU(srv.Process.Pid), procSwitches(srv.Process.Pid)
+			load0, idle0 = procCPU(load.Process.Pid), machineIdle()
 			counters()
 		case "stop":
 			cpu1, sw1 = procCPU(srv.Process.Pid), procSwitches(srv.Process.Pid)
+			load1, idle1 = procCPU(load.Process.Pid), machineIdle()
 			rss = float64(rssKiB(srv.Process.Pid)) / 1024
 			counters()
 		default:
@@ -293,7 +299,8 @@ func measure(gen loadGen, s server, conns, size, withIdle int, warm, dur time.Du
 	}
 	rps := float64(lr.Ops) / lr.Seconds
 	r := run{rps: rps, p50: lr.P50, p99: lr.P99, p999: lr.P999,
-		cpuPerOp: (cpu1 - cpu0) * 1e6 / float64(lr.Ops), switchesPerOp: (sw1 - sw0) / float64(lr.Ops), rssMiB: rss}
+		cpuPerOp: (cpu1 - cpu0) * 1e6 / float64(lr.Ops), switchesPerOp: (sw1 - sw0) / float64(lr.Ops), rssMiB: rss,
+		loadPerOp: (load1 - load0) * 1e6 / float64(lr.Ops), idlePerOp: (idle1 - idle0) * 1e6 / float64(lr.Ops)}
 	srv.Process.Signal(syscall.SIGTERM)
 	var enters []float64 // at start, at stop, at exit
 	for l := range lines {
@@ -321,6 +328,23 @@ func procCPU(pid int) float64 {
 	u, _ := strconv.ParseFloat(f[11], 64)
 	s, _ := strconv.ParseFloat(f[12], 64)
 	return (u + s) / 100 // clock ticks (USER_HZ = 100)
+}
+
+// machineIdle returns the seconds all cores have been idle so far (idle
+// and iowait in /proc/stat's cpu line).
+func machineIdle() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait ...
+	if len(f) < 6 {
+		return 0
+	}
+	idle, _ := strconv.ParseFloat(f[4], 64)
+	iowait, _ := strconv.ParseFloat(f[5], 64)
+	return (idle + iowait) / 100 // USER_HZ
 }
 
 // procSwitches returns the context switches (voluntary and not) of all of
@@ -367,6 +391,8 @@ func median(rs []run) run {
 		entersPerOp:   pick(func(r run) float64 { return r.entersPerOp }),
 		switchesPerOp: pick(func(r run) float64 { return r.switchesPerOp }),
 		rssMiB:        pick(func(r run) float64 { return r.rssMiB }),
+		loadPerOp:     pick(func(r run) float64 { return r.loadPerOp }),
+		idlePerOp:     pick(func(r run) float64 { return r.idlePerOp }),
 	}
 }
 
@@ -377,8 +403,8 @@ func printTable(out io.Writer, ps []point) {
 	for _, p := range ps {
 		w = max(w, len(p.mode))
 	}
-	fmt.Fprintf(out, "%-5s %-*s %6s %6s %12s %8s %8s %8s %10s %9s %9s %9s %11s %9s %8s %8s\n",
-		"work", w, "mode", "size", "conns", "round trip/s", "p50 µs", "p99 µs", "p999 µs", "CPU µs/op", "rps/std", "CPU/std", "p99/std", "enters/op", "csw/op", "RSS MiB", "RSS/std")
+	fmt.Fprintf(out, "%-5s %-*s %6s %6s %12s %8s %8s %8s %10s %9s %9s %9s %11s %9s %8s %8s %11s %11s\n",
+		"work", w, "mode", "size", "conns", "round trip/s", "p50 µs", "p99 µs", "p999 µs", "CPU µs/op", "rps/std", "CPU/std", "p99/std", "enters/op", "csw/op", "RSS MiB", "RSS/std", "load µs/op", "idle µs/op")
 	type key struct {
 		work, mode  string
 		size, conns int
@@ -408,9 +434,9 @@ func printTable(out io.Writer, ps []point) {
 		if p.entersPerOp > 0 {
 			enters = fmt.Sprintf("%.2f", p.entersPerOp)
 		}
-		fmt.Fprintf(out, "%-5s %-*s %6d %6d %12.0f %8.0f %8.0f %8.0f %10.2f %9s %9s %9s %11s %9.3f %8.1f %8s\n",
+		fmt.Fprintf(out, "%-5s %-*s %6d %6d %12.0f %8.0f %8.0f %8.0f %10.2f %9s %9s %9s %11s %9.3f %8.1f %8s %11.2f %11.2f\n",
 			p.work, w, p.mode, p.size, p.conns, p.rps, p.p50, p.p99, p.p999, p.cpuPerOp, ratio, cpuRatio, p99Ratio, enters, p.switchesPerOp,
-			p.rssMiB, rssRatio)
+			p.rssMiB, rssRatio, p.loadPerOp, p.idlePerOp)
 	}
 }
 

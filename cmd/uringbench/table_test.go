@@ -11,7 +11,7 @@ import (
 func TestTableRatios(t *testing.T) {
 	at := func(mode string, rps, p99, cpu float64) point {
 		return point{work: "echo", mode: mode, conns: 100, size: 64,
-			run: run{rps: rps, p50: 1, p99: p99, p999: 1, cpuPerOp: cpu, rssMiB: 2 * cpu}}
+			run: run{rps: rps, p50: 1, p99: p99, p999: 1, cpuPerOp: cpu, rssMiB: 2 * cpu, loadPerOp: 3 * cpu, idlePerOp: 0.5}}
 	}
 	var out bytes.Buffer
 	printTable(&out, []point{
@@ -23,22 +23,38 @@ func TestTableRatios(t *testing.T) {
 		at("uring+URINGNET_YIELD=0", 50, 2000, 20),
 		at("c", 200, 250, 5),
 	})
-	want := map[string]string{ // mode: rps/std CPU/std p99/std RSS/std (RSS is 2 x CPU here)
-		"std":                                 "1.00x 1.00x 1.00x 1.00x",
-		"uring":                               "1.50x 0.60x 0.50x 0.60x",
-		"std+GOMAXPROCS=4":                    "1.00x 1.00x 1.00x 1.00x",
-		"uring+GOMAXPROCS=4":                  "1.50x 0.75x 0.50x 0.75x",
-		"uring+GOMAXPROCS=4+URINGNET_YIELD=0": "0.50x 1.50x 1.50x 1.50x",
-		"uring+URINGNET_YIELD=0":              "0.50x 2.00x 2.00x 2.00x",
-		"c":                                   "2.00x 0.50x 0.25x 0.50x",
+	want := map[string]string{ // mode: rps/std CPU/std p99/std RSS/std (RSS is 2 x CPU here), load and idle µs/op
+		"std":                                 "1.00x 1.00x 1.00x 1.00x 30.00 0.50",
+		"uring":                               "1.50x 0.60x 0.50x 0.60x 18.00 0.50",
+		"std+GOMAXPROCS=4":                    "1.00x 1.00x 1.00x 1.00x 36.00 0.50",
+		"uring+GOMAXPROCS=4":                  "1.50x 0.75x 0.50x 0.75x 27.00 0.50",
+		"uring+GOMAXPROCS=4+URINGNET_YIELD=0": "0.50x 1.50x 1.50x 1.50x 54.00 0.50",
+		"uring+URINGNET_YIELD=0":              "0.50x 2.00x 2.00x 2.00x 60.00 0.50",
+		"c":                                   "2.00x 0.50x 0.25x 0.50x 15.00 0.50",
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if !strings.Contains(lines[0], "p99/std") || !strings.HasSuffix(lines[0], "RSS/std") {
-		t.Fatalf("header has no p99/std or RSS/std: %q", lines[0])
+	// Columns by their headers ("µs/op" and "MiB" are the second word of
+	// theirs, and the rows have one field per column).
+	head := strings.Fields(strings.NewReplacer("round trip/s", "rps", " µs/op", "_us/op", " µs", "_us", " MiB", "_MiB").Replace(lines[0]))
+	col := map[string]int{}
+	for i, h := range head {
+		col[h] = i
+	}
+	for _, h := range []string{"rps/std", "CPU/std", "p99/std", "RSS/std", "load_us/op", "idle_us/op"} {
+		if _, ok := col[h]; !ok {
+			t.Fatalf("header has no %s: %q", h, lines[0])
+		}
 	}
 	for _, l := range lines[1:] {
 		f := strings.Fields(l)
-		got := strings.Join(append(f[9:12], f[len(f)-1]), " ")
+		if len(f) != len(head) {
+			t.Fatalf("%d fields under %d headers: %q", len(f), len(head), l)
+		}
+		var picked []string
+		for _, h := range []string{"rps/std", "CPU/std", "p99/std", "RSS/std", "load_us/op", "idle_us/op"} {
+			picked = append(picked, f[col[h]])
+		}
+		got := strings.Join(picked, " ")
 		if w, ok := want[f[1]]; !ok || got != w {
 			t.Errorf("%s: ratios %q, want %q", f[1], got, w)
 		}
