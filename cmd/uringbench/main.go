@@ -9,7 +9,10 @@
 // with that environment, when it ran too), io_uring_enter calls per round
 // trip for uring, the server's context switches per round trip (all
 // threads, from /proc), and its resident memory at the end of the measured
-// window (VmRSS), with its ratio to std's. The runs of the servers at one point are
+// window (VmRSS), with its ratio to std's; then the load generator's CPU
+// and the machine's idle time (/proc/stat) per round trip over the same
+// window: with the load on the same cores, server + load + idle is what a
+// round trip costs the machine. The runs of the servers at one point are
 // interleaved. A mode uring+NAME=VALUE runs the uring server with that
 // environment, to compare engine knobs side by side. -http adds net/http
 // "hello world" points (examples/http, keep-alive GETs), -tls the same over
